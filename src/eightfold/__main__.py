@@ -1,0 +1,3 @@
+from eightfold.cli import main
+
+raise SystemExit(main())
