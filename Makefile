@@ -5,7 +5,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-SCENARIO ?= base
 
 # The collection is found under its FQCN through a symlink, so playbooks, Molecule and ansible-lint all
 # run the working tree as eightfold.devops.
@@ -60,7 +59,7 @@ unit: venv ## pytest unit tests
 	pytest
 
 molecule: venv images ## every Molecule scenario, or one: make molecule SCENARIO=base
-	tools/molecule.sh $(if $(filter command line,$(origin SCENARIO)),$(SCENARIO),--all)
+	molecule test $(if $(filter command line,$(origin SCENARIO)),--scenario-name $(SCENARIO),--all)
 
 bench: venv images ## benchmarks (results go to docs/performance.md)
 	@ls bench/*.sh >/dev/null 2>&1 && for b in bench/*.sh; do $$b; done || echo "no benchmarks yet"
