@@ -44,13 +44,13 @@ for release in "${releases[@]}"; do
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --skip=cleanup/apt/lists \
-    --customize-hook='chroot "$1" systemctl mask getty@tty1.service console-getty.service systemd-firstboot.service' \
+    --customize-hook='chroot "$1" systemctl --quiet mask getty@tty1.service console-getty.service systemd-firstboot.service' \
     --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
     --customize-hook='printf "%s\n" "[Unit]" "Description=Generate SSH host keys unique to this host" \
         "Before=ssh.service" "ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key" \
         "[Service]" "Type=oneshot" "ExecStart=/usr/bin/ssh-keygen -A" \
         "[Install]" "RequiredBy=ssh.service" > "$1"/etc/systemd/system/ssh-host-keys.service' \
-    --customize-hook='chroot "$1" systemctl enable ssh-host-keys.service ssh.service' \
+    --customize-hook='chroot "$1" systemctl --quiet enable ssh-host-keys.service ssh.service 2>/dev/null' \
     --customize-hook=': > "$1"/etc/machine-id' \
     "$suite" "$workdir/rootfs.tar" \
     "deb $mirror $suite main" "deb $mirror $suite-updates main" "deb $security_mirror $suite-security main"

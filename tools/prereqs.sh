@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the controller needs (Docker engine, image builder, SSH client) and starts dockerd.
-# Usage: tools/prereqs.sh [--check]
-#   --check  only report what is missing, in one line, and exit 1 if anything is; install nothing.
+# Usage: tools/prereqs.sh   (as root on Debian; anywhere else it names what to install, in one line)
 set -euo pipefail
 
 packages=(docker.io mmdebstrap openssh-client git make)
@@ -13,12 +12,8 @@ for i in "${!commands[@]}"; do
 done
 
 if [[ ${#missing[@]} -gt 0 ]]; then
-  if [[ "${1:-}" == "--check" ]]; then
-    echo "missing: ${missing[*]} (install with: apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: the Docker engine and image tools are missing; install them as root: apt-get install ${missing[*]}" >&2
+    echo "error: missing ${missing[*]}; install as root on Debian: apt-get install ${missing[*]}" >&2
     exit 1
   fi
   echo "installing: ${missing[*]}"
