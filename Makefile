@@ -62,7 +62,7 @@ molecule: venv images ## every Molecule scenario, or one: make molecule SCENARIO
 	molecule test $(if $(filter command line,$(origin SCENARIO)),--scenario-name $(SCENARIO),--all)
 
 bench: venv images ## benchmarks (results go to docs/performance.md)
-	@ls bench/*.sh >/dev/null 2>&1 && for b in bench/*.sh; do $$b; done || echo "no benchmarks yet"
+	@for b in bench/*.sh; do echo "== $$b"; $$b; done
 
 test: lint sanity unit molecule ## everything CI runs
 
