@@ -81,7 +81,7 @@ def summary(steps: list[Step]) -> str:
     out += [
         "",
         "Try next:",
-        "  ansible all -m ping                       # the lab hosts, through the Docker API",
+        "  .venv/bin/ansible all -m ping             # the lab hosts, through the Docker API",
         "  docker exec -it eightfold-lab-app1 bash   # a shell on a host",
         "  make demo                                 # again: nothing changes",
         "  make lab-down                             # remove the lab (images stay)",
