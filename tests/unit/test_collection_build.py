@@ -2,12 +2,15 @@
 
 import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The Ansible tools of the interpreter running the tests, whatever PATH says.
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +20,7 @@ def installed(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["ANSIBLE_COLLECTIONS_PATH"] = str(work / "collections")
     subprocess.run(
-        ["ansible-galaxy", "collection", "build", "--output-path", str(work), str(ROOT)],
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work), str(ROOT)],
         check=True,
         capture_output=True,
         cwd=work,
@@ -26,7 +29,7 @@ def installed(tmp_path_factory):
     tarball = next(work.glob("eightfold-devops-*.tar.gz"))
     subprocess.run(
         [
-            "ansible-galaxy",
+            str(BIN / "ansible-galaxy"),
             "collection",
             "install",
             "--no-deps",
@@ -58,7 +61,7 @@ def test_tarball_ships_no_dev_only_files(installed):
 def test_playbooks_run_by_fqcn_from_another_folder(installed, playbook):
     _, work, env = installed
     result = subprocess.run(
-        ["ansible-playbook", playbook, "-i", "localhost,", "--syntax-check"],
+        [str(BIN / "ansible-playbook"), playbook, "-i", "localhost,", "--syntax-check"],
         cwd=work,
         env=env,
         capture_output=True,
@@ -70,7 +73,7 @@ def test_playbooks_run_by_fqcn_from_another_folder(installed, playbook):
 def test_role_documentation_comes_from_argument_specs(installed):
     _, work, env = installed
     result = subprocess.run(
-        ["ansible-doc", "-t", "role", "eightfold.devops.base"],
+        [str(BIN / "ansible-doc"), "-t", "role", "eightfold.devops.base"],
         cwd=work,
         env=env,
         capture_output=True,
