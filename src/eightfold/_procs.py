@@ -1,0 +1,70 @@
+"""Find and end the processes of one run (Linux /proc), so a cancel leaves nothing behind.
+
+ansible-runner kills the process group of ansible-playbook on cancel and timeout, but Ansible's worker
+processes start their own sessions (so a module and what it runs, say ``sleep``, survive that kill), and
+an SSH control master (ControlPersist) lives outside the group too. Every process of a run inherits the
+environment variable ``EIGHTFOLD_RUN_ID=<ident>``; that is what is matched here (in /proc/<pid>/environ,
+which also finds processes that were re-parented after their parent died).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+ENV_MARKER = "EIGHTFOLD_RUN_ID"
+
+
+def env_marker(ident: str) -> str:
+    return f"{ENV_MARKER}={ident}"
+
+
+def pids_matching(marker: str, source: str = "cmdline") -> list[int]:
+    """PIDs (other than this process) whose ``source`` (cmdline or environ) contains ``marker``."""
+    found: list[int] = []
+    needle = marker.encode()
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cmdline = (entry / source).read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_matching(marker: str, grace: float = 1.0, source: str = "cmdline") -> list[int]:
+    """SIGTERM then SIGKILL every process whose cmdline/environ contains ``marker``; return their PIDs."""
+    pids = pids_matching(marker, source)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pids and time.monotonic() < deadline:
+        pids_alive = [p for p in pids if _alive(p)]
+        if not pids_alive:
+            return pids
+        time.sleep(0.05)
+    for pid in pids_matching(marker, source):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def kill_run(ident: str, grace: float = 1.0) -> list[int]:
+    """End every process that carries this run's environment marker."""
+    return kill_matching(env_marker(ident), grace=grace, source="environ")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -1,0 +1,344 @@
+"""Where a phase runs: here (local), in an execution-environment container, or on a remote worker.
+
+All three drive ansible-runner and hand every job event to the same handler, so a PhaseResult means the
+same thing whichever executor produced it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from eightfold import _procs
+from eightfold.errors import ExecutorError
+
+#: How often (seconds) ansible-runner checks for cancel and timeouts while ansible-playbook runs.
+POLL_INTERVAL = 0.2
+
+
+@dataclass
+class Job:
+    """Everything an executor needs for one run (built and validated by the API before it runs)."""
+
+    ident: str
+    private_data_dir: Path
+    playbook: Path
+    inventory: Path
+    limit: str | None
+    tags: str | None
+    skip_tags: str | None
+    forks: int | None
+    cmdline: list[str]
+    envvars: dict[str, str]
+    timeout: float | None
+    event_handler: Callable[[dict[str, Any]], bool]
+    status_handler: Callable[[dict[str, Any], Any], None]
+    should_stop: Callable[[], bool]
+    collection_root: Path | None = None
+    control_dir: Path | None = None
+    explanation: list[str] = field(default_factory=list)
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.private_data_dir / "artifacts" / self.ident
+
+
+class Executor:
+    """Base class. ``run`` returns ansible-runner's (status, rc)."""
+
+    name: ClassVar[str] = "executor"
+    #: True when the job's playbook and inventory must be copied into the private data dir.
+    ships_project: ClassVar[bool] = False
+
+    def check(self) -> None:
+        """Raise ExecutorError when this executor cannot work here (called before anything runs)."""
+
+    def run(self, job: Job) -> tuple[str, int | None]:
+        raise NotImplementedError
+
+    def cleanup(self, job: Job) -> None:
+        """End whatever of the run is still alive."""
+        _procs.kill_run(job.ident)
+
+
+def _runner_kwargs(job: Job, *, shipped: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "ident": job.ident,
+        "limit": job.limit,
+        "tags": job.tags,
+        "skip_tags": job.skip_tags,
+        "forks": job.forks,
+        "cmdline": shlex.join(job.cmdline) if job.cmdline else None,
+        "quiet": True,
+    }
+    if shipped:
+        kwargs["playbook"] = str(job.playbook.relative_to(job.private_data_dir / "project"))
+        kwargs["inventory"] = str(job.inventory.relative_to(job.private_data_dir))
+    else:
+        kwargs["playbook"] = str(job.playbook)
+        kwargs["inventory"] = str(job.inventory)
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+class LocalExecutor(Executor):
+    """Run ansible-playbook on this machine (the default)."""
+
+    name = "local"
+
+    def run(self, job: Job) -> tuple[str, int | None]:
+        from ansible_runner.config.runner import RunnerConfig
+        from ansible_runner.runner import Runner
+
+        config = RunnerConfig(
+            private_data_dir=str(job.private_data_dir),
+            project_dir=str(job.playbook.parent),
+            envvars=job.envvars,
+            **_runner_kwargs(job, shipped=False),
+        )
+        config.prepare()
+        runner = Runner(
+            config,
+            event_handler=job.event_handler,
+            status_handler=job.status_handler,
+            cancel_callback=job.should_stop,
+        )
+        return runner.run()
+
+
+@dataclass
+class ContainerExecutor(Executor):
+    """Run ansible-playbook inside an execution-environment image (ansible-runner process isolation).
+
+    ``image`` is built from ``meta/execution-environment.yml`` with ansible-builder; ``engine`` is
+    ``docker`` or ``podman`` (found on PATH when not given). ``options`` are extra ``run`` options.
+    """
+
+    image: str = "eightfold/ee:latest"
+    engine: str | None = None
+    options: Sequence[str] = ()
+
+    name = "container"
+    ships_project = True
+
+    def _engine(self) -> str:
+        if self.engine:
+            return self.engine
+        for candidate in ("podman", "docker"):
+            if shutil.which(candidate):
+                return candidate
+        raise ExecutorError("container executor: neither podman nor docker is on PATH")
+
+    def check(self) -> None:
+        engine = self._engine()
+        if not shutil.which(engine):
+            raise ExecutorError(f"container executor: {engine} is not on PATH")
+        probe = subprocess.run([engine, "image", "inspect", self.image], capture_output=True, check=False)
+        if probe.returncode != 0:
+            raise ExecutorError(
+                f"container executor: image {self.image} not found; build it from "
+                "meta/execution-environment.yml (see docs/python-api.md)"
+            )
+
+    def run(self, job: Job) -> tuple[str, int | None]:
+        from ansible_runner.config.runner import RunnerConfig
+        from ansible_runner.runner import Runner
+
+        config = RunnerConfig(
+            private_data_dir=str(job.private_data_dir),
+            process_isolation=True,
+            process_isolation_executable=self._engine(),
+            container_image=self.image,
+            container_options=list(self.options),
+            envvars={k: v for k, v in job.envvars.items() if not k.startswith("ANSIBLE_COLLECTIONS_PATH")},
+            **_runner_kwargs(job, shipped=True),
+        )
+        config.prepare()
+        runner = Runner(
+            config,
+            event_handler=job.event_handler,
+            status_handler=job.status_handler,
+            cancel_callback=job.should_stop,
+        )
+        try:
+            return runner.run()
+        finally:
+            # The env file docker reads holds the job environment; it is not needed after the start.
+            with contextlib.suppress(OSError):
+                (job.artifact_dir / "env.list").unlink()
+
+    def cleanup(self, job: Job) -> None:
+        super().cleanup(job)
+        name = f"ansible_runner_{job.ident}"
+        subprocess.run([self._engine(), "rm", "-f", name], capture_output=True, check=False)
+
+
+@dataclass
+class RemoteExecutor(Executor):
+    """Run on a worker through ansible-runner streaming: transmit here, ``ansible-runner worker`` there,
+    process here — the protocol AWX uses to send jobs to execution nodes.
+
+    ``shell`` is the command that reaches the worker host (empty: a local pipe; ``["ssh", "host"]``:
+    over SSH). The worker host needs ansible-core and ansible-runner; ``worker`` is how to start
+    ``ansible-runner worker`` there. The playbook's directory (or the collection) and the inventory are
+    shipped with the job; collections the playbook depends on must be installed on the worker.
+    """
+
+    shell: Sequence[str] = ()
+    worker: Sequence[str] = ("ansible-runner", "worker")
+    workdir: str = "/tmp"
+    label: str = "remote"
+
+    name = "remote"
+    ships_project = True
+
+    @classmethod
+    def pipe(cls, python: str | None = None) -> RemoteExecutor:
+        """A worker process on this machine, fed through a pipe (for tests and for a local sandbox)."""
+        worker = (python or sys.executable, "-m", "ansible_runner", "worker")
+        return cls(shell=(), worker=worker, label="pipe")
+
+    @classmethod
+    def ssh(
+        cls,
+        host: str,
+        *,
+        user: str | None = None,
+        port: int | None = None,
+        identity_file: str | os.PathLike[str] | None = None,
+        options: Mapping[str, str] | None = None,
+        worker: Sequence[str] = ("ansible-runner", "worker"),
+    ) -> RemoteExecutor:
+        """A worker on ``host`` over SSH (BatchMode: keys or an agent, never a password prompt)."""
+        command = ["ssh", "-T", "-o", "BatchMode=yes"]
+        for key, value in (options or {}).items():
+            command += ["-o", f"{key}={value}"]
+        if user:
+            command += ["-l", user]
+        if port:
+            command += ["-p", str(port)]
+        if identity_file:
+            command += ["-i", str(identity_file)]
+        command.append(host)
+        return cls(shell=tuple(command), worker=tuple(worker), label=f"ssh:{host}")
+
+    def _worker_dir(self, job: Job) -> str:
+        return f"{self.workdir}/eightfold-worker-{job.ident}"
+
+    def _remote(self, command: Sequence[str]) -> list[str]:
+        if not self.shell:
+            return list(command)
+        return [*self.shell, shlex.join(command)]
+
+    def run(self, job: Job) -> tuple[str, int | None]:
+        from ansible_runner.streaming import Processor, Transmitter
+
+        worker_dir = self._worker_dir(job)
+        command = self._remote([*self.worker, "--private-data-dir", worker_dir, "--delete"])
+        stderr_path = job.private_data_dir / "worker.stderr"
+        with stderr_path.open("wb") as stderr:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+                env={**os.environ, _procs.ENV_MARKER: job.ident},
+            )
+        assert proc.stdin is not None and proc.stdout is not None
+        done = threading.Event()
+        stopped = threading.Event()
+
+        def watchdog() -> None:
+            while not done.wait(POLL_INTERVAL):
+                if job.should_stop():
+                    stopped.set()
+                    self._stop(job, proc)
+                    return
+
+        watcher = threading.Thread(target=watchdog, name=f"eightfold-watch-{job.ident[:8]}", daemon=True)
+        watcher.start()
+        kwargs = _runner_kwargs(job, shipped=True)
+        kwargs.pop("quiet", None)
+        try:
+            try:
+                Transmitter(_output=proc.stdin, private_data_dir=str(job.private_data_dir), **kwargs).run()
+                proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass  # the worker is gone; the processor reports what it said
+            processor = Processor(
+                _input=proc.stdout,
+                private_data_dir=str(job.private_data_dir),
+                ident=job.ident,
+                event_handler=job.event_handler,
+                status_handler=job.status_handler,
+                cancel_callback=job.should_stop,
+                quiet=True,
+            )
+            status, rc = processor.run()
+        finally:
+            done.set()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+            if proc.poll() is None:
+                self._kill_local(proc)
+            proc.stdout.close()
+        text = stderr_path.read_text(errors="replace").strip()
+        if text and status not in ("successful", "failed"):
+            job.explanation.append(f"worker: {text[-2000:]}")
+        if stopped.is_set():
+            return "canceled", rc
+        if status == "unstarted":
+            status = "error"
+        return status, rc
+
+    @staticmethod
+    def _kill_local(proc: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+    def _stop(self, job: Job, proc: subprocess.Popen[bytes]) -> None:
+        worker_dir = self._worker_dir(job)
+        if self.shell:
+            # Bracket the first letter so the remote shell running pkill does not match itself.
+            pattern = worker_dir.replace("eightfold-worker-", "[e]ightfold-worker-")
+            subprocess.run(
+                [*self.shell, f"pkill -KILL -f {shlex.quote(pattern)}; rm -rf {shlex.quote(worker_dir)}"],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+        else:
+            _procs.kill_run(job.ident, grace=0.2)
+        self._kill_local(proc)
+
+    def cleanup(self, job: Job) -> None:
+        super().cleanup(job)
+        worker_dir = self._worker_dir(job)
+        if self.shell:
+            remove = [*self.shell, f"rm -rf {shlex.quote(worker_dir)}"]
+            subprocess.run(remove, capture_output=True, timeout=30, check=False)
+        else:
+            shutil.rmtree(worker_dir, ignore_errors=True)
+
+
+def executor_from_name(name: str) -> Executor:
+    """``local``, ``container`` or ``pipe`` (a local streaming worker)."""
+    if name == "local":
+        return LocalExecutor()
+    if name == "container":
+        return ContainerExecutor()
+    if name == "pipe":
+        return RemoteExecutor.pipe()
+    raise ExecutorError(f"unknown executor {name!r} (local, container, pipe, or an Executor object)")

@@ -1,0 +1,271 @@
+"""Result types of a phase run, and the event aggregation that fills them.
+
+Per-host stats come from the ``playbook_on_stats`` event when Ansible got that far; after a cancel or a
+timeout the process group is killed before that event exists, so the same numbers are rebuilt from the
+``runner_on_*`` events with Ansible's own counting rules (see ``EventAggregator``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+Status = Literal["successful", "failed", "timeout", "canceled"]
+STATUSES: tuple[str, ...] = ("successful", "failed", "timeout", "canceled")
+
+#: Name of the result file written into every run's artifact directory (read by ``eightfold report``).
+RESULT_FILE = "eightfold-result.json"
+
+_STATS_KEYS = {
+    # playbook_on_stats key -> HostStats field
+    "ok": "ok",
+    "changed": "changed",
+    "failures": "failed",
+    "dark": "unreachable",
+    "skipped": "skipped",
+    "rescued": "rescued",
+    "ignored": "ignored",
+}
+
+
+@dataclass
+class HostStats:
+    """What happened on one host, with the same meaning as Ansible's play recap."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed or unreachable task on one host."""
+
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PhaseResult:
+    """The outcome of one phase run.
+
+    ``status`` is one of successful, failed, timeout, canceled. ``hosts`` maps each host to its
+    ``HostStats`` (also after a cancel or timeout: then rebuilt from the task events that arrived).
+    ``outputs`` are the values the phase published with ``set_stats`` (merged over hosts, later values
+    replace earlier ones, never concatenated); ``host_outputs`` keeps them per host when they came from
+    task events. ``stats_complete`` is False when the stats were rebuilt from events.
+    """
+
+    phase: str
+    ident: str
+    status: Status
+    rc: int | None
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    host_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    duration: float = 0.0
+    artifact_dir: Path | None = None
+    playbook: str = ""
+    executor: str = "local"
+    stats_complete: bool = True
+    explanation: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the run was successful."""
+        return self.status == "successful"
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.failed)
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.unreachable)
+
+    def totals(self) -> HostStats:
+        """Sum of the per-host stats."""
+        total = HostStats()
+        for stats in self.hosts.values():
+            for name in _STATS_KEYS.values():
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (``json.dumps(result.to_dict())``)."""
+        return {
+            "phase": self.phase,
+            "ident": self.ident,
+            "status": self.status,
+            "rc": self.rc,
+            "hosts": {h: s.to_dict() for h, s in sorted(self.hosts.items())},
+            "outputs": self.outputs,
+            "host_outputs": self.host_outputs,
+            "failures": [f.to_dict() for f in self.failures],
+            "duration": round(self.duration, 3),
+            "artifact_dir": str(self.artifact_dir) if self.artifact_dir else None,
+            "playbook": self.playbook,
+            "executor": self.executor,
+            "stats_complete": self.stats_complete,
+            "explanation": self.explanation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PhaseResult:
+        """The inverse of ``to_dict`` (used by ``eightfold report``)."""
+        return cls(
+            phase=data["phase"],
+            ident=data["ident"],
+            status=data["status"],
+            rc=data.get("rc"),
+            hosts={h: HostStats(**s) for h, s in data.get("hosts", {}).items()},
+            outputs=dict(data.get("outputs") or {}),
+            host_outputs=dict(data.get("host_outputs") or {}),
+            failures=[Failure(**f) for f in data.get("failures", [])],
+            duration=float(data.get("duration", 0.0)),
+            artifact_dir=Path(data["artifact_dir"]) if data.get("artifact_dir") else None,
+            playbook=data.get("playbook", ""),
+            executor=data.get("executor", "local"),
+            stats_complete=bool(data.get("stats_complete", True)),
+            explanation=data.get("explanation", ""),
+        )
+
+    def write(self, path: Path) -> None:
+        """Write ``to_dict()`` as JSON to ``path`` (mode 0600)."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+
+def _message(res: Mapping[str, Any]) -> str:
+    for key in ("msg", "message", "stderr", "reason", "module_stderr", "stdout"):
+        value = res.get(key)
+        if value:
+            return str(value).strip()[:2000]
+    if res.get("censored"):
+        return str(res["censored"])
+    return "failed"
+
+
+class EventAggregator:
+    """Folds job events into per-host stats, failures and outputs, in constant memory per host.
+
+    Counting follows Ansible's strategy plugin: a non-failed result counts ``ok`` (and ``changed`` when
+    changed); a failure with ignore_errors counts ``ok`` and ``ignored``; a failure counts ``failed``;
+    unreachable counts ``unreachable``; skipped counts ``skipped``. A failure that a ``rescue`` section
+    handled cannot be told apart from events alone, so rebuilt stats count it as ``failed``.
+    """
+
+    _SET_STATS: ClassVar[set[str]] = {"set_stats", "ansible.builtin.set_stats", "ansible.legacy.set_stats"}
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, HostStats] = {}
+        self.failures: list[Failure] = []
+        self.outputs: dict[str, Any] = {}
+        self.host_outputs: dict[str, dict[str, Any]] = {}
+        self.final_stats: dict[str, HostStats] | None = None
+        self.final_outputs: dict[str, Any] | None = None
+        self.current_play = ""
+        self.current_task = ""
+        self.task_results = 0
+        self.events = 0
+
+    def _host(self, name: str) -> HostStats:
+        stats = self.hosts.get(name)
+        if stats is None:
+            stats = self.hosts[name] = HostStats()
+        return stats
+
+    def feed(self, event: Mapping[str, Any]) -> None:
+        self.events += 1
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.current_play = data.get("play", "")
+        elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+            self.current_task = data.get("task", "")
+            self.task_results = 0
+        elif kind.startswith("runner_on_") and kind not in ("runner_on_start", "runner_on_async_poll"):
+            self._runner_event(kind, data)
+        elif kind == "playbook_on_stats":
+            self._stats_event(data)
+
+    def _runner_event(self, kind: str, data: Mapping[str, Any]) -> None:
+        host = data.get("host")
+        if not host:
+            return
+        self.task_results += 1
+        stats = self._host(host)
+        res = data.get("res") or {}
+        task = data.get("task", "")
+        if kind in ("runner_on_ok", "runner_on_async_ok"):
+            stats.ok += 1
+            if res.get("changed"):
+                stats.changed += 1
+            if data.get("task_action") in self._SET_STATS:
+                self._set_stats(host, res)
+        elif kind in ("runner_on_failed", "runner_on_async_failed"):
+            if data.get("ignore_errors"):
+                stats.ok += 1
+                stats.ignored += 1
+                if res.get("changed"):
+                    stats.changed += 1
+            else:
+                stats.failed += 1
+                self.failures.append(Failure(host=host, task=task, message=_message(res)))
+        elif kind == "runner_on_unreachable":
+            stats.unreachable += 1
+            self.failures.append(Failure(host=host, task=task, message=_message(res), unreachable=True))
+        elif kind == "runner_on_skipped":
+            stats.skipped += 1
+
+    def _set_stats(self, host: str, res: Mapping[str, Any]) -> None:
+        stats = res.get("ansible_stats")
+        if not isinstance(stats, Mapping) or not isinstance(stats.get("data"), Mapping):
+            return
+        data = dict(stats["data"])
+        self.host_outputs.setdefault(host, {}).update(data)
+        self.outputs.update(data)
+
+    def _stats_event(self, data: Mapping[str, Any]) -> None:
+        final: dict[str, HostStats] = {}
+        for key, name in _STATS_KEYS.items():
+            for host, count in (data.get(key) or {}).items():
+                setattr(final.setdefault(host, HostStats()), name, int(count))
+        for host in data.get("processed") or {}:
+            final.setdefault(host, HostStats())
+        self.final_stats = final
+        artifact_data = data.get("artifact_data")
+        if isinstance(artifact_data, Mapping):
+            self.final_outputs = dict(artifact_data)
+
+    # -- results -------------------------------------------------------------------------------------
+    def stats(self) -> tuple[dict[str, HostStats], bool]:
+        """The per-host stats and whether they are Ansible's own (True) or rebuilt from events."""
+        if self.final_stats is not None:
+            return self.final_stats, True
+        return {h: dataclasses.replace(s) for h, s in self.hosts.items()}, False
+
+    def result_outputs(self) -> dict[str, Any]:
+        """set_stats values from task events (no concatenation); Ansible's recap values as a fallback."""
+        if self.outputs:
+            return dict(self.outputs)
+        return dict(self.final_outputs or {})
