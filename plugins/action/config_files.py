@@ -33,29 +33,30 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
+        def fail(msg):
+            return dict(result, failed=True, msg=msg)
+
         args = dict(self._task.args)
         files = args.get("files")
         if not isinstance(files, list):
-            return dict(result, failed=True, msg="files must be a list of entries (dest, content or template, ...)")
+            return fail("files must be a list of entries (dest, content or template, ...)")
 
         rendered = []
         for index, entry in enumerate(files):
             if not isinstance(entry, dict):
-                return dict(result, failed=True, msg=f"files[{index}]: {entry!r} is not a dictionary")
+                return fail(f"files[{index}]: {entry!r} is not a dictionary")
             entry = dict(entry)
             template = entry.get("template")
             if template is not None:
                 label = f"files[{index}] ({entry.get('dest')})"
                 if entry.get("content") is not None:
-                    return dict(result, failed=True, msg=f"{label}: give either content or template, not both")
+                    return fail(f"{label}: give either content or template, not both")
                 if entry.get("state", "file") != "file":
-                    return dict(
-                        result, failed=True, msg=f"{label}: template applies to state file, not {entry['state']}"
-                    )
+                    return fail(f"{label}: template applies to state file, not {entry['state']}")
                 try:
                     entry["content"] = self._render(template, entry.get("dest"), task_vars)
                 except AnsibleError as exc:
-                    return dict(result, failed=True, msg=f"{label}: template {template}: {to_text(exc)}")
+                    return fail(f"{label}: template {template}: {to_text(exc)}")
                 del entry["template"]
             rendered.append(entry)
         args["files"] = rendered

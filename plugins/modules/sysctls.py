@@ -223,6 +223,15 @@ def read_text(path):
         return to_text(handle.read(), errors="surrogate_or_strict")
 
 
+def writable(path):
+    """Whether a /proc/sys entry can be written: permission, and not on a read-only mount (a container)."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return not read_only and os.access(path, os.W_OK)
+
+
 def write_proc(path, value):
     with open(path, "wb") as handle:
         handle.write(to_bytes(value + "\n"))
@@ -313,7 +322,7 @@ def run_module():
             target = proc_path(key)
             before = current[key]
             if module.check_mode:
-                if os.access(target, os.W_OK):
+                if writable(target):
                     result["applied"][key] = dict(before=before, after=values[key])
                 elif result["container"] and runtime == "auto":
                     result["deferred"][key] = deferred_reason(target)
@@ -329,10 +338,11 @@ def run_module():
                     result["deferred"][key] = deferred_reason(target, exc)
                     continue
                 rollback(done, current)
+                result["applied"] = {}
                 module.fail_json(
                     msg=f"settings[{key!r}]: cannot apply {values[key]!r} to {target}: {to_native(exc)}"
                     + (f" (set back: {', '.join(done)})" if done else ""),
-                    **dict(result, applied={}),
+                    **result,
                 )
             done.append(key)
             result["applied"][key] = dict(before=before, after=after)
@@ -372,10 +382,7 @@ def run_module():
         mode="0644",
         owner=None,
         group=None,
-        seuser=None,
-        serole=None,
-        setype=None,
-        selevel=None,
+        secontext=None,
         attributes=None,
     )
     if os.path.exists(path) or not module.check_mode:
