@@ -65,8 +65,6 @@ def check_inventory_data(data: Any, where: str = "inventory") -> None:
     if not isinstance(data, Mapping) or not data:
         kind = type(data).__name__
         raise PhaseInputError("inventory", f"{where}: expected a mapping of groups, got {kind}")
-    if "_meta" in data or any(isinstance(v, list) for v in data.values()):
-        return  # script-style JSON ({"group": ["host"], "_meta": {...}}) is accepted by the script plugin
     for name, group in data.items():
         _check_group(where, str(name), group)
 

@@ -337,8 +337,8 @@ class PhaseRun:
         path = self.artifact_dir / "command"
         with contextlib.suppress(OSError, ValueError):
             data = json.loads(path.read_text(encoding="utf-8"))
-            env = data.pop("env", None) or {}
-            data["env_names"] = sorted(env)
+            if "env" in data:
+                data["env_names"] = sorted(data.pop("env") or {})
             if self._secrets:
                 _mask(data, self._secrets)
             tmp = path.with_name("command.tmp")
@@ -701,8 +701,8 @@ def run_pipeline(
     """Run phases one after the other, the way an AWX workflow does.
 
     The outputs of each phase (its ``set_stats`` values) are added to the extra vars of the next one.
-    The pipeline stops at the first phase that is not successful; then ``on_failure`` (a phase, for
-    example a rollback) runs with the outputs so far plus ``eightfold_failed_phase`` (its name) and
+    The pipeline stops at the first phase that is not successful; when it failed or timed out (not when
+    it was canceled) ``on_failure`` (a phase, for example a rollback) runs with the outputs so far plus ``eightfold_failed_phase`` (its name) and
     ``eightfold_failed_result`` (its result as a dict). Returns the results in order, on_failure's last.
     ``options`` are passed to every ``run_phase`` (limit, check, timeout, executor, ...).
     """
@@ -723,7 +723,7 @@ def run_pipeline(
         if on_result is not None:
             on_result(result)
         if not result.ok:
-            if on_failure is not None:
+            if on_failure is not None and result.status != "canceled":
                 rollback_vars = {
                     **carried,
                     "eightfold_failed_phase": result.phase,
