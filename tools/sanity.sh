@@ -9,7 +9,8 @@
 #   (pylint, voluptuous, yamllint...), installed from PyPI with --requirements. No Docker image: the
 #   default test image cannot be pulled on these machines.
 # - Those environments live under .cache/ansible-test (ansible-test puts them in $HOME/.ansible/test, so HOME
-#   points there): the first run builds them (about 2.5 minutes), later runs reuse them. `make clean` drops them.
+#   points there), with the copy of the collection: the first run builds them (about 3 minutes), later runs
+#   reuse them (about a minute). `make clean` drops them.
 # - ansible-test bootstraps pip in a fresh environment with get-pip.py from ci-files.testing.ansible.com,
 #   which is not reachable. A stand-in with the same name in its cache does the same from PyPI: ensurepip,
 #   then `pip install` of the pinned packages.
@@ -51,12 +52,21 @@ subprocess.check_call([sys.executable, "-m", "pip", "install", "--disable-pip-ve
 EOF
 fi
 
-workdir=$(mktemp -d)
-trap 'rm -rf "$workdir"' EXIT
-target=$workdir/ansible_collections/eightfold/devops
+# A fixed place for the copy, so that ansible-test's own controller environment (tests/output/.tmp/delegation)
+# survives between runs; the copy itself is refreshed from the tracked files every time. flock: one run at a time.
+copy=$HOME/copy
+target=$copy/ansible_collections/eightfold/devops
 mkdir -p "$target"
+exec 9>"$copy/.lock"
+flock 9
+find "$target" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+if [[ -d $target/tests ]]; then
+  find "$target/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
+fi
 git ls-files -z | xargs -0 cp --parents -t "$target"
 cd "$target"
-git init -q && git add -A # ansible-test reads the file list from git
+git init -q
+echo "tests/output/" >.git/info/exclude
+git add -A # ansible-test reads the file list from git
 
 ansible-test sanity --venv --requirements --python "$PYTHON_VERSION" "${SKIP[@]}" "$@" plugins/ meta/

@@ -23,7 +23,7 @@ description:
     validation leaves every file of the call unchanged."
   - Content is replaced atomically (temporary file in the same directory, then rename).
 author:
-  - eightfold.devops maintainers
+  - eightfold.devops maintainers (@eightfold)
 options:
   files:
     description: The files and directories, handled in list order.
@@ -96,6 +96,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Linux hosts (Debian 12 and 13 are tested).
 notes:
   - A missing parent directory fails the call, naming it, unless an earlier entry of the same call creates it.
   - "If installing fails part-way (for example a full disk after validation), the files already installed

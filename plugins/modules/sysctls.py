@@ -14,14 +14,15 @@ description:
   - Writes all kernel parameters of one concern to one file under C(/etc/sysctl.d) (sorted, C(key = value),
     with a header saying the file is managed by Ansible) and applies them to the running kernel through
     C(/proc/sys), writing only the keys whose current value differs.
-  - Values are compared normalised, so C(4096 87380 6291456) and C(4096	87380  6291456) are equal.
+  - Values are compared normalised, as lists of whitespace-separated tokens, so a tab or double space in the
+    running value does not count as a difference.
   - In a container C(/proc/sys) is read-only. Keys that cannot be written there are returned in RV(deferred)
     and are not a failure (with O(runtime=auto)); the file is written anyway so the host applies it at boot.
   - Keys and values are checked before anything changes; a key that does not exist on this kernel fails
     the call (or is only reported with O(ignore_missing=true)). The file is written only when the call
     succeeds.
 author:
-  - eightfold.devops maintainers
+  - eightfold.devops maintainers (@eightfold)
 options:
   path:
     description:
@@ -69,6 +70,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Linux hosts (Debian 12 and 13 are tested).
 notes:
   - One call covers a whole concern, which is what keeps an unchanged run fast.
   - If applying a key fails, keys already applied by this call are set back to their previous values.
