@@ -131,7 +131,8 @@ def test_report_formats(report, container):
 
 
 def test_play_fails_naming_hosts_and_controls(configured, inventory, tmp_path):
-    extra = {"audit_report_dir": str(tmp_path / "r"), "audit_roles": ["firewall"]}
+    # A relative report directory is relative to the current directory.
+    extra = {"audit_report_dir": "r", "audit_roles": ["firewall"]}
     result = run_ansible(
         "ansible-playbook",
         "-i",
@@ -139,6 +140,7 @@ def test_play_fails_naming_hosts_and_controls(configured, inventory, tmp_path):
         str(ROOT / "playbooks" / "audit.yml"),
         "-e",
         json.dumps(extra),
+        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert f"{configured}:" in result.stdout
