@@ -18,7 +18,7 @@ description:
   - Each filter takes one value, a list, or a comma-separated string. An unknown value (a role, area, check
     type or id not in the catalogue) is an error that names it.
 author:
-  - eightfold.devops maintainers
+  - eightfold.devops maintainers (@eightfold)
 options:
   _terms:
     description: Control ids to return (same as O(ids)). Optional.

@@ -23,7 +23,7 @@ description:
   - An action plugin loads the catalogue on the controller, selects the controls, checks the waivers
     (before anything runs on the host) and calls the module once per host.
 author:
-  - eightfold.devops maintainers
+  - eightfold.devops maintainers (@eightfold)
 options:
   roles:
     description:
@@ -84,14 +84,17 @@ options:
 attributes:
   action:
     support: full
+    description: An action plugin loads the catalogue and checks the waivers on the controller first.
   check_mode:
     support: full
     description: The module never changes the host; check mode runs the same read-only audit.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   platform:
     support: full
     platforms: posix
+    description: Debian hosts (Debian 12 and 13 are tested).
 notes:
   - Runs as root to read C(/etc/shadow) modes, C(sshd -T) and C(nft list ruleset). C(sshd -T) needs
     C(/run/sshd); when it is missing the module runs C(sshd -T) in a private mount namespace
