@@ -10,7 +10,7 @@ from eightfold.errors import EightfoldError, ExecutorError, PhaseInputError
 from eightfold.executors import ContainerExecutor, Executor, LocalExecutor, RemoteExecutor
 from eightfold.results import Failure, HostStats, PhaseResult
 
-__version__ = "0.2.0"
+__version__ = "0.1.0"
 
 __all__ = [
     "ContainerExecutor",

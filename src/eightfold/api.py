@@ -702,8 +702,9 @@ def run_pipeline(
 
     The outputs of each phase (its ``set_stats`` values) are added to the extra vars of the next one.
     The pipeline stops at the first phase that is not successful; when it failed or timed out (not when
-    it was canceled) ``on_failure`` (a phase, for example a rollback) runs with the outputs so far plus ``eightfold_failed_phase`` (its name) and
-    ``eightfold_failed_result`` (its result as a dict). Returns the results in order, on_failure's last.
+    it was canceled) ``on_failure`` (a phase, for example a rollback) runs with the outputs so far
+    plus ``eightfold_failed_phase`` (its name) and ``eightfold_failed_result`` (its result as a dict).
+    Returns the results in order, on_failure's last.
     ``options`` are passed to every ``run_phase`` (limit, check, timeout, executor, ...).
     """
     if isinstance(phases, str) or not isinstance(phases, Sequence) or not phases:

@@ -243,7 +243,9 @@ class RemoteExecutor(Executor):
         from ansible_runner.streaming import Processor, Transmitter
 
         worker_dir = self._worker_dir(job)
-        command = self._remote([*self.worker, "--private-data-dir", worker_dir, "--delete"])
+        marker = _procs.env_marker(job.ident)
+        worker = [*self.worker, "--private-data-dir", worker_dir, "--delete"]
+        command = self._remote(["env", marker, *worker] if self.shell else worker)
         stderr_path = job.private_data_dir / "worker.stderr"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
@@ -308,17 +310,21 @@ class RemoteExecutor(Executor):
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 
+    @staticmethod
+    def _remote_kill_script(job: Job) -> str:
+        """Shell that kills every process carrying the run's marker in its environment, as the local
+        cleanup does (the worker, ansible-playbook, its workers and the modules they started)."""
+        marker = shlex.quote(f"^{_procs.env_marker(job.ident)}$")
+        return (
+            "for f in /proc/[0-9]*/environ; do "
+            f'if grep -qz {marker} "$f" 2>/dev/null; then p=${{f#/proc/}}; kill -9 "${{p%/environ}}"; fi; '
+            "done 2>/dev/null"
+        )
+
     def _stop(self, job: Job, proc: subprocess.Popen[bytes]) -> None:
-        worker_dir = self._worker_dir(job)
         if self.shell:
-            # Bracket the first letter so the remote shell running pkill does not match itself.
-            pattern = worker_dir.replace("eightfold-worker-", "[e]ightfold-worker-")
-            subprocess.run(
-                [*self.shell, f"pkill -KILL -f {shlex.quote(pattern)}; rm -rf {shlex.quote(worker_dir)}"],
-                capture_output=True,
-                timeout=30,
-                check=False,
-            )
+            script = self._remote_kill_script(job)
+            subprocess.run([*self.shell, script], capture_output=True, timeout=30, check=False)
         else:
             _procs.kill_run(job.ident, grace=0.2)
         self._kill_local(proc)
@@ -327,8 +333,8 @@ class RemoteExecutor(Executor):
         super().cleanup(job)
         worker_dir = self._worker_dir(job)
         if self.shell:
-            remove = [*self.shell, f"rm -rf {shlex.quote(worker_dir)}"]
-            subprocess.run(remove, capture_output=True, timeout=30, check=False)
+            script = f"{self._remote_kill_script(job)}; rm -rf {shlex.quote(worker_dir)}"
+            subprocess.run([*self.shell, script], capture_output=True, timeout=30, check=False)
         else:
             shutil.rmtree(worker_dir, ignore_errors=True)
 

@@ -52,7 +52,7 @@ def test_remote_executor_through_a_pipe_matches_local(runs_dir):
 def test_remote_cancel_leaves_no_worker_behind(runs_dir):
     run = start_phase(playbook("slow"), inventory=str(INVENTORY), executor="pipe")
     for event in run.events(timeout=60):
-        if event["event"] == "runner_on_start":
+        if event["event"] == "runner_on_start" and event["event_data"]["task"] == "Sleep":
             run.cancel()
     result = run.wait(30)
     assert result.status == "canceled"
