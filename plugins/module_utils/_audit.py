@@ -441,7 +441,7 @@ def check_file_contains(host, check):
         elif where not in found:
             found.append(where)
     if missing:
-        return FAIL, "missing /{}/ in {}".format("/, /".join(missing), _list([p for p, _ in texts], 4))
+        return FAIL, "missing /{}/ in {}".format("/, /".join(missing), _list([item[0] for item in texts], 4))
     return PASS, f"found in {_list(found)}"
 
 
