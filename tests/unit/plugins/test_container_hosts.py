@@ -7,6 +7,7 @@ call reports no change. The modules run on each release's /usr/bin/python3 (Debi
 import shutil
 import subprocess
 import textwrap
+import time
 
 import pytest
 
@@ -42,7 +43,14 @@ def host(request):
         f"eightfold/debian:{release}", "/lib/systemd/systemd",
     )  # fmt: skip
     try:
-        boot = docker("exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait", check=False)
+        # Right after start the system bus may not be up yet: ask again until systemd answers.
+        deadline = time.monotonic() + 120
+        while True:
+            wait = ["timeout", "60", "systemctl", "is-system-running", "--wait"]
+            boot = docker("exec", name, *wait, check=False)
+            if boot.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert boot.stdout.strip() in ("running", "degraded"), boot.stdout + boot.stderr
         yield name
     finally:
@@ -96,7 +104,7 @@ PLAY = """
           - dest: /etc/ssh/sshd_config.d/50-test.conf
             content: "PermitRootLogin no\\n"
             mode: "0600"
-          - dest: /etc/crontab
+          - dest: /etc/issue
             mode: "0600"
     - name: files second
       eightfold.devops.config_files:
@@ -110,7 +118,7 @@ PLAY = """
           - dest: /etc/ssh/sshd_config.d/50-test.conf
             content: "PermitRootLogin no\\n"
             mode: "0600"
-          - dest: /etc/crontab
+          - dest: /etc/issue
             mode: "0600"
     - name: files invalid
       eightfold.devops.config_files:
@@ -161,9 +169,7 @@ def test_real_host(host, tmp_path, ansible):
     assert "syntax error" in invalid["msg"]
     conf = docker("exec", host, "cat", "/etc/ssh/sshd_config.d/50-test.conf").stdout
     assert conf == "PermitRootLogin no\n"
-    modes = docker(
-        "exec", host, "stat", "-c", "%a %U", "/etc/sudoers.d/eightfold-test", "/etc/crontab"
-    ).stdout
+    modes = docker("exec", host, "stat", "-c", "%a %U", "/etc/sudoers.d/eightfold-test", "/etc/issue").stdout
     assert modes.split("\n")[:2] == ["440 root", "600 root"]
     leftovers = docker("exec", host, "sh", "-c", "ls -A /etc/sudoers.d /etc/ssh/sshd_config.d").stdout
     assert ".tmp" not in leftovers
