@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# Copyright: eightfold.devops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402 - Ansible modules import after DOCUMENTATION, EXAMPLES and RETURN
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: host_state
+short_description: Read packages, units, mounts, paths and processes of a host in one call
+version_added: 0.1.0
+description:
+  - Reads, without changing anything, the facts a role needs to decide what to do - which of the given
+    Debian packages are installed, whether the given systemd units are enabled and active, every mount
+    with its options, whether given paths exist and whether given programs are running.
+  - One call replaces a package_facts, a service_facts, a stat per path and a mount lookup, which is
+    what makes an unchanged run of the hardening roles fast.
+author: eightfold.devops maintainers
+options:
+  packages:
+    description: Debian package names to look up in the dpkg database.
+    type: list
+    elements: str
+    default: []
+  units:
+    description: systemd unit names (with their suffix, for example C(auditd.service)) to look up.
+    type: list
+    elements: str
+    default: []
+  paths:
+    description: Absolute paths whose existence to report.
+    type: list
+    elements: path
+    default: []
+  processes:
+    description: Program names (as in /proc/PID/comm) to report as running or not.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Reads /var/lib/dpkg/status, /proc/self/mountinfo and /proc; runs C(systemctl) once for all units.
+"""
+
+EXAMPLES = r"""
+- name: Read what the role decides on
+  eightfold.devops.host_state:
+    packages: [auditd, fail2ban]
+    units: [auditd.service, fail2ban.service]
+    paths: [/var/lib/aide/aide.db]
+    processes: [aide]
+  register: state
+
+- name: Start fail2ban when it is not running
+  ansible.builtin.systemd_service:
+    name: fail2ban
+    state: started
+  when: state.units['fail2ban.service'].active != 'active'
+"""
+
+RETURN = r"""
+packages:
+  description: The requested packages that are installed, with their version.
+  returned: always
+  type: dict
+  sample: {auditd: "1:3.0.9-1"}
+units:
+  description: For each requested unit, its enablement (C(enabled), C(disabled), C(masked), C(not-found)...)
+    and activity (C(active), C(inactive), C(failed)...).
+  returned: always
+  type: dict
+  sample: {fail2ban.service: {enabled: enabled, active: active}}
+mounts:
+  description: Every mount point with its filesystem type, source and options (mount and superblock options).
+  returned: always
+  type: dict
+  sample: {/dev/shm: {fstype: tmpfs, source: shm, options: [rw, nosuid, nodev, noexec, size=65536k]}}
+paths:
+  description: For each requested path, whether it exists.
+  returned: always
+  type: dict
+  sample: {/var/lib/aide/aide.db: false}
+processes:
+  description: For each requested program name, whether a process of that name runs.
+  returned: always
+  type: dict
+  sample: {aide: false}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+DPKG_STATUS = "/var/lib/dpkg/status"
+
+
+def installed_packages(wanted):
+    """Installed versions of the wanted packages, read from the dpkg database in one pass."""
+    found = {}
+    if not wanted or not os.path.exists(DPKG_STATUS):
+        return found
+    wanted = set(wanted)
+    with open(DPKG_STATUS, encoding="utf-8", errors="replace") as status_file:
+        for stanza in status_file.read().split("\n\n"):
+            fields = {}
+            for line in stanza.splitlines():
+                key, sep, value = line.partition(":")
+                if sep and not line.startswith(" "):
+                    fields[key] = value.strip()
+            name = fields.get("Package")
+            if name in wanted and fields.get("Status") == "install ok installed":
+                found[name] = fields.get("Version", "")
+    return found
+
+
+def unit_states(module, units):
+    if not units:
+        return {}
+    systemctl = module.get_bin_path("systemctl")
+    states = {unit: {"enabled": "not-found", "active": "inactive"} for unit in units}
+    if systemctl is None:
+        return states
+    # One systemctl call for all units; properties come back as blocks separated by blank lines.
+    _rc, out, _err = module.run_command(
+        [systemctl, "show", "--property=Id,UnitFileState,ActiveState,LoadState", "--", *units]
+    )
+    blocks = [block for block in out.split("\n\n") if block.strip()]
+    for unit, block in zip(units, blocks, strict=False):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        enabled = props.get("UnitFileState") or ("not-found" if props.get("LoadState") == "not-found" else "")
+        states[unit] = {"enabled": enabled or "static", "active": props.get("ActiveState", "inactive")}
+    return states
+
+
+def mounts():
+    """Mount points from /proc/self/mountinfo; the last mount on a path is the visible one."""
+    result = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            separator = fields.index("-")
+            point = fields[4].replace("\\040", " ")
+            options = fields[5].split(",") + [
+                option for option in fields[separator + 3].split(",") if option not in fields[5].split(",")
+            ]
+            fstype, source = fields[separator + 1], fields[separator + 2]
+            result[point] = {"fstype": fstype, "source": source, "options": options}
+    return result
+
+
+def running(names):
+    if not names:
+        return {}
+    seen = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/comm", encoding="utf-8") as comm:
+                    seen.add(comm.read().strip())
+            except OSError:
+                continue  # the process ended while we looked
+    return {name: name in seen for name in names}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "processes": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    relative = [path for path in module.params["paths"] if not os.path.isabs(path)]
+    if relative:
+        module.fail_json(msg=f"paths must be absolute: {', '.join(relative)}")
+    module.exit_json(
+        changed=False,
+        packages=installed_packages(module.params["packages"]),
+        units=unit_states(module, module.params["units"]),
+        mounts=mounts(),
+        paths={path: os.path.lexists(path) for path in module.params["paths"]},
+        processes=running(module.params["processes"]),
+    )
+
+
+if __name__ == "__main__":
+    main()
