@@ -16,7 +16,7 @@ description:
     with its options, whether given paths exist and whether given programs are running.
   - One call replaces a package_facts, a service_facts, a stat per path and a mount lookup, which is
     what makes an unchanged run of the hardening roles fast.
-author: eightfold.devops maintainers
+author: eightfold.devops maintainers (@eightfold)
 options:
   packages:
     description: Debian package names to look up in the dpkg database.
@@ -41,8 +41,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: The module only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 notes:
   - Reads /var/lib/dpkg/status, /proc/self/mountinfo and /proc; runs C(systemctl) once for all units.
 """
