@@ -13,7 +13,8 @@ version_added: 0.1.0
 description:
   - Reads, without changing anything, the facts a role needs to decide what to do - which of the given
     Debian packages are installed, whether the given systemd units are enabled and active, every mount
-    with its options, whether given paths exist and whether given programs are running.
+    with its options, mode and owner of given paths, dpkg's permission overrides (dpkg-statoverride) and
+    whether given programs are running.
   - One call replaces a package_facts, a service_facts, a stat per path and a mount lookup, which is
     what makes an unchanged run of the hardening roles fast.
 author: eightfold.devops maintainers (@eightfold)
@@ -29,7 +30,7 @@ options:
     elements: str
     default: []
   paths:
-    description: Absolute paths whose existence to report.
+    description: Absolute paths to report on - whether they exist, where their symlinks lead, mode and owner.
     type: list
     elements: path
     default: []
@@ -46,7 +47,8 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to show.
 notes:
-  - Reads /var/lib/dpkg/status, /proc/self/mountinfo and /proc; runs C(systemctl) once for all units.
+  - Reads /var/lib/dpkg/status, /var/lib/dpkg/statoverride, /proc/self/mountinfo and /proc; runs
+    C(systemctl) once for all units.
 """
 
 EXAMPLES = r"""
@@ -57,6 +59,10 @@ EXAMPLES = r"""
     paths: [/var/lib/aide/aide.db]
     processes: [aide]
   register: state
+
+- name: Build the AIDE database when there is none
+  ansible.builtin.command: aide --init
+  when: not state.paths['/var/lib/aide/aide.db'].exists
 
 - name: Start fail2ban when it is not running
   ansible.builtin.systemd_service:
@@ -83,10 +89,18 @@ mounts:
   type: dict
   sample: {/dev/shm: {fstype: tmpfs, source: shm, options: [rw, nosuid, nodev, noexec, size=65536k]}}
 paths:
-  description: For each requested path, whether it exists.
+  description: For each requested path, whether it exists and, if it does, the file it resolves to (symlinks
+    followed), its permission bits as an octal string, owner and group.
   returned: always
   type: dict
-  sample: {/var/lib/aide/aide.db: false}
+  sample:
+    /usr/bin/as:
+      {exists: true, realpath: /usr/bin/x86_64-linux-gnu-as, mode: "0755", owner: root, group: root}
+statoverrides:
+  description: dpkg's permission overrides (C(dpkg-statoverride --list)) - path to owner, group and mode.
+  returned: always
+  type: dict
+  sample: {/usr/bin/chfn: {owner: root, group: root, mode: "0755"}}
 processes:
   description: For each requested program name, whether a process of that name runs.
   returned: always
@@ -94,11 +108,15 @@ processes:
   sample: {aide: false}
 """
 
+import grp
 import os
+import pwd
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
 DPKG_STATUS = "/var/lib/dpkg/status"
+DPKG_STATOVERRIDE = "/var/lib/dpkg/statoverride"
 
 
 def installed_packages(wanted):
@@ -155,6 +173,40 @@ def mounts():
     return result
 
 
+def name_of(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def path_state(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {"exists": os.path.lexists(path)}
+    return {
+        "exists": True,
+        "realpath": os.path.realpath(path),
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+        "owner": name_of(pwd.getpwuid, st.st_uid),
+        "group": name_of(grp.getgrgid, st.st_gid),
+    }
+
+
+def statoverrides():
+    """dpkg-statoverride's database: one 'owner group mode path' line per override."""
+    overrides = {}
+    if os.path.exists(DPKG_STATOVERRIDE):
+        with open(DPKG_STATOVERRIDE, encoding="utf-8") as database:
+            for line in database:
+                fields = line.split(None, 3)
+                if len(fields) == 4:
+                    owner, group, mode, path = fields
+                    overrides[path.strip()] = {"owner": owner, "group": group, "mode": f"{int(mode, 8):04o}"}
+    return overrides
+
+
 def running(names):
     if not names:
         return {}
@@ -187,7 +239,8 @@ def main():
         packages=installed_packages(module.params["packages"]),
         units=unit_states(module, module.params["units"]),
         mounts=mounts(),
-        paths={path: os.path.lexists(path) for path in module.params["paths"]},
+        paths={path: path_state(path) for path in module.params["paths"]},
+        statoverrides=statoverrides(),
         processes=running(module.params["processes"]),
     )
 
