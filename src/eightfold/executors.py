@@ -115,17 +115,38 @@ class LocalExecutor(Executor):
         return runner.run()
 
 
+#: Where the container executor's runs find collections: the collection shipped with the job (the
+#: working tree's, for a phase), then what the execution environment has installed.
+CONTAINER_COLLECTIONS_PATH = "/runner/project/collections:/usr/share/ansible/collections"
+
+
 @dataclass
 class ContainerExecutor(Executor):
     """Run ansible-playbook inside an execution-environment image (ansible-runner process isolation).
 
-    ``image`` is built from ``meta/execution-environment.yml`` with ansible-builder; ``engine`` is
-    ``docker`` or ``podman`` (found on PATH when not given). ``options`` are extra ``run`` options.
+    ``image`` is built from ``meta/execution-environment.yml`` by ``tools/build-ee.sh``
+    (eightfold/ee:<version>, also tagged latest). ``engine`` is ``docker`` or ``podman`` (found on PATH
+    when not given; docker is the tested one). The job's private data dir is mounted at ``/runner``: the
+    playbook's directory (or the collection, for a phase) is shipped in ``/runner/project``, the
+    inventory in ``/runner/inventory``.
+
+    What the container reaches: hosts with ``connection: local`` are the container itself; SSH targets
+    must be reachable from the container's network (``network``: a ``--network`` for the container, for
+    example the lab's network), and every file the inventory names on this machine (an SSH key) must be
+    mounted at the same path with ``mounts`` (``"/path:/path:ro"``). Containers of this engine (the lab
+    hosts) are reachable only with ``engine_socket=True``, which mounts the engine's socket into the EE
+    (that gives the run root on this machine) and only through ``ansible_connection:
+    community.docker.docker_api`` (the EE has no docker CLI, which ``community.docker.docker`` needs).
+    ``options`` are extra ``run`` options.
     """
 
     image: str = "eightfold/ee:latest"
     engine: str | None = None
     options: Sequence[str] = ()
+    mounts: Sequence[str] = ()
+    network: str | None = None
+    engine_socket: bool = False
+    socket_path: str = "/var/run/docker.sock"
 
     name = "container"
     ships_project = True
@@ -142,12 +163,66 @@ class ContainerExecutor(Executor):
         engine = self._engine()
         if not shutil.which(engine):
             raise ExecutorError(f"container executor: {engine} is not on PATH")
-        probe = subprocess.run([engine, "image", "inspect", self.image], capture_output=True, check=False)
+        for mount in self.mounts:
+            source = str(mount).split(":", 1)[0]
+            if ":" not in str(mount) or not os.path.isabs(source):
+                raise ExecutorError(
+                    f"container executor: mount {mount!r} is not /host/path:/container/path[:ro]"
+                )
+            if not os.path.exists(source):
+                raise ExecutorError(f"container executor: mount source {source} does not exist")
+        if self.engine_socket and not os.path.exists(self.socket_path):
+            raise ExecutorError(f"container executor: engine socket {self.socket_path} does not exist")
+        probe = subprocess.run(
+            [engine, "image", "inspect", self.image], capture_output=True, check=False, timeout=60
+        )
         if probe.returncode != 0:
             raise ExecutorError(
-                f"container executor: image {self.image} not found; build it from "
-                "meta/execution-environment.yml (see docs/python-api.md)"
+                f"container executor: image {self.image} not found; build it with tools/build-ee.sh "
+                "(from meta/execution-environment.yml, see docs/python-api.md)"
             )
+
+    @staticmethod
+    def container_name(job: Job) -> str:
+        """The name ansible-runner gives the run's container."""
+        return f"ansible_runner_{job.ident}"
+
+    def _container_options(self, job: Job) -> list[str]:
+        options = ["--label", f"eightfold.run={job.ident}"]
+        if self.network:
+            options.append(f"--network={self.network}")
+        options.extend(self.options)
+        return options
+
+    def _volume_mounts(self) -> list[str]:
+        mounts = [str(m) for m in self.mounts]
+        if self.engine_socket:
+            mounts.append(f"{self.socket_path}:/var/run/docker.sock")
+        return mounts
+
+    def _envvars(self, job: Job) -> dict[str, str]:
+        # Paths of this machine mean nothing in the container: the collection path is the EE's.
+        drop = ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_SSH_CONTROL_PATH_DIR", "ANSIBLE_CONFIG")
+        env = {k: v for k, v in job.envvars.items() if not k.startswith(drop)}
+        env["ANSIBLE_COLLECTIONS_PATH"] = CONTAINER_COLLECTIONS_PATH
+        return env
+
+    def _fix_inventory(self, command: list[str], job: Job) -> None:
+        """ansible-runner always passes ``-i /runner/inventory`` (the directory) to a containerized run.
+        Point it at the shipped file or directory instead: in directory mode Ansible skips files by
+        extension (``hosts.ini``) and does not read ``group_vars`` of a subdirectory."""
+        try:
+            relative = job.inventory.relative_to(job.private_data_dir)
+        except ValueError:
+            return
+        for index in range(len(command) - 1):
+            if command[index] == "-i" and command[index + 1] == "/runner/inventory":
+                command[index + 1] = f"/runner/{relative.as_posix()}"
+
+    def _kill(self, job: Job) -> None:
+        subprocess.run(
+            [self._engine(), "kill", self.container_name(job)], capture_output=True, check=False, timeout=30
+        )
 
     def run(self, job: Job) -> tuple[str, int | None]:
         from ansible_runner.config.runner import RunnerConfig
@@ -158,16 +233,29 @@ class ContainerExecutor(Executor):
             process_isolation=True,
             process_isolation_executable=self._engine(),
             container_image=self.image,
-            container_options=list(self.options),
-            envvars={k: v for k, v in job.envvars.items() if not k.startswith("ANSIBLE_COLLECTIONS_PATH")},
+            container_options=self._container_options(job),
+            container_volume_mounts=self._volume_mounts(),
+            envvars=self._envvars(job),
             **_runner_kwargs(job, shipped=True),
         )
         config.prepare()
+        self._fix_inventory(config.command, job)
+        stopped = threading.Event()
+
+        def should_stop() -> bool:
+            # Killing the engine's client does not stop the container: kill the container itself.
+            if job.should_stop():
+                if not stopped.is_set():
+                    stopped.set()
+                    self._kill(job)
+                return True
+            return False
+
         runner = Runner(
             config,
             event_handler=job.event_handler,
             status_handler=job.status_handler,
-            cancel_callback=job.should_stop,
+            cancel_callback=should_stop,
         )
         try:
             return runner.run()
@@ -178,8 +266,12 @@ class ContainerExecutor(Executor):
 
     def cleanup(self, job: Job) -> None:
         super().cleanup(job)
-        name = f"ansible_runner_{job.ident}"
-        subprocess.run([self._engine(), "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(
+            [self._engine(), "rm", "-f", self.container_name(job)],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
 
 
 @dataclass

@@ -1,0 +1,199 @@
+"""The container executor: runs go through ansible-runner process isolation in the execution environment
+built from meta/execution-environment.yml (tools/build-ee.sh, once per session; skipped by the script
+when the image is current). Results match the local executor's, secrets stay masked, a cancel leaves no
+container behind, and an SSH target (a systemd container of this test, eightfold-h4-ssh-*) is reached
+from inside the EE. Slow: marked slow; about 30 s when the image exists, plus its build (about 4 min
+from scratch) when it does not."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import INVENTORY, ROOT, playbook, run_processes
+
+from eightfold import ContainerExecutor, LocalExecutor, run_phase, start_phase
+from eightfold.errors import ExecutorError
+
+pytestmark = pytest.mark.slow
+
+BASE_IMAGE = "eightfold/debian:12"
+SECRET = "ee-s3cret-value-42"
+
+
+def _docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def ee_image() -> str:
+    """The EE image, built by tools/build-ee.sh when missing or stale (its output goes to the test log)."""
+    if shutil.which("docker") is None or _docker("version", check=False).returncode != 0:
+        pytest.skip("the container executor needs docker (not on PATH or its daemon is not running)")
+    started = time.monotonic()
+    build = subprocess.run(
+        [str(ROOT / "tools" / "build-ee.sh")], capture_output=True, text=True, timeout=900, check=False
+    )
+    print(build.stdout, build.stderr, f"build-ee.sh: {time.monotonic() - started:.0f} s", sep="\n")
+    assert build.returncode == 0, f"tools/build-ee.sh failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    return "eightfold/ee:latest"
+
+
+@pytest.fixture
+def executor(ee_image: str) -> ContainerExecutor:
+    return ContainerExecutor(image=ee_image, engine="docker")
+
+
+def _comparable(result) -> dict:
+    data = result.to_dict()
+    for key in ("ident", "duration", "artifact_dir", "executor"):
+        data.pop(key)
+    return data
+
+
+def _containers(ident: str) -> str:
+    return _docker("ps", "-a", "-q", "--filter", f"label=eightfold.run={ident}").stdout.strip()
+
+
+def test_container_matches_local(runs_dir: Path, executor: ContainerExecutor) -> None:
+    local = run_phase(playbook("mixed"), inventory=str(INVENTORY), executor=LocalExecutor())
+    boxed = run_phase(playbook("mixed"), inventory=str(INVENTORY), executor=executor)
+    assert boxed.executor == "container"
+    assert boxed.status == "failed" and boxed.stats_complete, boxed.explanation
+    assert _comparable(boxed) == _comparable(local)
+    assert boxed.outputs == {"mixed_version": "1.2.4"}
+    assert "h2 refuses" in (boxed.artifact_dir / "stdout").read_text()
+    assert _containers(boxed.ident) == ""
+    assert not (boxed.artifact_dir / "env.list").exists()
+
+
+def test_container_outputs_and_secrets(runs_dir: Path, executor: ContainerExecutor) -> None:
+    kwargs = {
+        "inventory": str(INVENTORY),
+        "extravars": {"ok_release": "r7", "ok_show_token": True},
+        "secrets": {"eightfold_test_token": SECRET},
+    }
+    local = run_phase(playbook("ok"), **kwargs)
+    boxed = run_phase(playbook("ok"), executor=executor, **kwargs)
+    assert boxed.status == "successful", boxed.explanation
+    assert _comparable(boxed) == _comparable(local)
+    assert boxed.outputs == {"ok_release": "r7", "ok_seen_input": "none"}
+    run_dir = runs_dir / boxed.ident
+    leaked = [p for p in run_dir.rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
+    assert leaked == []
+    assert not (run_dir / "env" / "extravars").exists()
+
+
+def test_container_runs_a_phase_of_the_collection(runs_dir: Path, executor: ContainerExecutor) -> None:
+    """site.yml loads every role by FQCN: the shipped collection is found in the container. No hosts
+    match, so nothing runs."""
+    result = run_phase("site", inventory={"all": {"hosts": {}}}, executor=executor)
+    assert result.status == "successful", (result.explanation, (result.artifact_dir / "stdout").read_text())
+    assert result.hosts == {}
+
+
+def test_container_cancel_leaves_nothing(runs_dir: Path, executor: ContainerExecutor) -> None:
+    run = start_phase(playbook("slow"), inventory=str(INVENTORY), executor=executor)
+    asked = None
+    for event in run.events(timeout=120):
+        if event["event"] == "runner_on_start" and event["event_data"]["task"] == "Sleep" and asked is None:
+            asked = time.monotonic()
+            run.cancel()
+    result = run.wait(60)
+    assert asked is not None
+    assert result.status == "canceled"
+    assert time.monotonic() - asked < 15
+    assert {h: s.ok for h, s in result.hosts.items()} == {"h1": 1, "h2": 1}
+    assert _containers(result.ident) == ""
+    assert run_processes(result.ident) == []
+
+
+def test_container_checks_its_inputs(runs_dir: Path, ee_image: str, tmp_path: Path) -> None:
+    with pytest.raises(ExecutorError, match="not found; build it with tools/build-ee"):
+        run_phase(
+            playbook("ok"), inventory=str(INVENTORY), executor=ContainerExecutor(image="eightfold/ee:nope")
+        )
+    with pytest.raises(ExecutorError, match="mount source"):
+        run_phase(
+            playbook("ok"),
+            inventory=str(INVENTORY),
+            executor=ContainerExecutor(image=ee_image, mounts=[f"{tmp_path}/missing:/x"]),
+        )
+
+
+# -- an SSH target ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ssh_target(ee_image: str, tmp_path_factory: pytest.TempPathFactory):
+    if _docker("image", "inspect", BASE_IMAGE, check=False).returncode:
+        pytest.fail(f"the {BASE_IMAGE} host image is missing (make images)")
+    keydir = tmp_path_factory.mktemp("ssh")
+    key = keydir / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    name = f"eightfold-h4-ssh-{uuid.uuid4().hex[:8]}"
+    _docker(
+        "run", "-d", "--name", name, "--hostname", "target",
+        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+        "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
+        BASE_IMAGE, "/lib/systemd/systemd",
+    )  # fmt: skip
+    try:
+        _docker("exec", name, "mkdir", "-p", "-m", "700", "/root/.ssh")
+        _docker("cp", str(key.with_suffix(".pub")), f"{name}:/root/.ssh/authorized_keys")
+        _docker("exec", name, "chown", "root:root", "/root/.ssh/authorized_keys")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # systemctl fails at once until systemd's bus is up
+            state = _docker("exec", name, "systemctl", "is-system-running", "--wait", check=False).stdout
+            if state.strip() in ("running", "degraded"):
+                break
+            time.sleep(0.5)
+        _docker("exec", name, "systemctl", "start", "ssh")
+        address = _docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name)
+        yield {"name": name, "address": address.stdout.strip(), "key": key, "keydir": keydir}
+    finally:
+        _docker("rm", "-f", name, check=False)
+
+
+def test_container_reaches_an_ssh_target(runs_dir: Path, ee_image: str, ssh_target) -> None:
+    inventory = {
+        "all": {
+            "hosts": {
+                "target": {
+                    "ansible_host": ssh_target["address"],
+                    "ansible_user": "root",
+                    "ansible_ssh_private_key_file": str(ssh_target["key"]),
+                    "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                }
+            }
+        }
+    }
+    # The key is named by its path on this machine: mount it at the same path, read-only.
+    keydir = str(ssh_target["keydir"])
+    executor = ContainerExecutor(image=ee_image, engine="docker", mounts=[f"{keydir}:{keydir}:ro"])
+    # Each run writes its own file (so both count one change); the secret reaches the target intact.
+    secrets = {"eightfold_test_token": SECRET}
+    local = run_phase(
+        playbook("ok"),
+        inventory=inventory,
+        extravars={"ok_dir": "/tmp", "ok_release": "ssh"},
+        secrets=secrets,
+    )
+    boxed = run_phase(
+        playbook("ok"),
+        inventory=inventory,
+        extravars={"ok_dir": "/root", "ok_release": "ssh"},
+        secrets=secrets,
+        executor=executor,
+    )
+    assert boxed.status == "successful", (boxed.explanation, (boxed.artifact_dir / "stdout").read_text())
+    assert _comparable(boxed) == _comparable(local)
+    assert boxed.hosts["target"].changed == 1
+    assert _docker("exec", ssh_target["name"], "cat", "/root/token-target").stdout == SECRET
