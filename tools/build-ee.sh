@@ -3,7 +3,7 @@
 # meta/execution-environment.yml with ansible-builder: the collection tarball, then the image
 # eightfold/ee:<collection version> (also tagged :latest). Needs docker (or podman), ansible-builder and
 # ansible-galaxy (make venv), and the base image eightfold/debian:12 (make images).
-# Usage: tools/build-ee.sh [--rebuild]
+# Usage: tools/build-ee.sh [--rebuild]     (--rebuild: build even when current, without the layer cache)
 # The image is skipped when it exists with the label eightfold.ee.inputs equal to the hash of its inputs:
 # this script, the EE definition, the collection's files, the extra CA certificates and the base image.
 #
@@ -90,6 +90,7 @@ if [[ $rebuild == false && $current == "$inputs" ]]; then
 fi
 
 build_args=(--build-arg EE_EXTRA_CA_CERTS)  # the value comes from the environment, not the command line
+[[ $rebuild == true ]] && build_args+=(--no-cache)
 for name in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
   [[ -n ${!name:-} ]] && build_args+=(--build-arg "$name")
 done
