@@ -95,6 +95,7 @@ for name in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
   [[ -n ${!name:-} ]] && build_args+=(--build-arg "$name")
 done
 
+previous=$("$runtime" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 echo "$image: building from $definition on $base (${#ca_files[@]} extra CA file(s))"
 start=$(date +%s)
 ansible-builder build --file "$definition" --context "$work/context" --container-runtime "$runtime" \
@@ -102,3 +103,7 @@ ansible-builder build --file "$definition" --context "$work/context" --container
   --extra-build-cli-args "--label eightfold.ee.inputs=$inputs --label eightfold.ee.version=$version" \
   --verbosity "${EIGHTFOLD_EE_VERBOSITY:-2}"
 echo "$image: built in $(( $(date +%s) - start )) s"
+# The image it replaces, now untagged, would only take space.
+if [[ -n $previous && $previous != "$("$runtime" image inspect --format '{{.Id}}' "$image")" ]]; then
+  "$runtime" image rm "$previous" >/dev/null 2>&1 || true
+fi
