@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 1
 export PY_COLORS ?= 1
 
-.PHONY: help prereqs venv images lab-up lab-down demo lint sanity unit molecule bench test clean
+.PHONY: help prereqs venv images ee lab-up lab-down demo lint sanity unit molecule bench test clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 images: prereqs ## build the Debian 12 and 13 host images (skipped when current)
 	@tools/build-images.sh
 
+ee: venv images ## build the execution environment image eightfold/ee (skipped when current)
+	@tools/build-ee.sh
+
 lab-up: venv images ## create the lab hosts (inventories/lab) as containers
 	ansible-playbook playbooks/lab.yml
 
@@ -55,7 +58,7 @@ lint: venv ## ansible-lint (production profile), yamllint, ruff
 sanity: venv ## ansible-test sanity on the plugins
 	tools/sanity.sh
 
-unit: venv ## pytest unit tests
+unit: venv images ## pytest unit tests (some run real containers of the host images)
 	pytest
 
 molecule: venv images ## every Molecule scenario, or one: make molecule SCENARIO=base

@@ -67,8 +67,8 @@ class PhaseResult:
 
     ``status`` is one of successful, failed, timeout, canceled. ``hosts`` maps each host to its
     ``HostStats`` (also after a cancel or timeout: then rebuilt from the task events that arrived).
-    ``outputs`` are the values the phase published with ``set_stats`` (merged over hosts, later values
-    replace earlier ones, never concatenated); ``host_outputs`` keeps them per host when they came from
+    ``outputs`` are the values the phase published with ``set_stats`` (merged over hosts in name order,
+    never concatenated); ``host_outputs`` keeps them per host when they came from
     task events. ``stats_complete`` is False when the stats were rebuilt from events.
     """
 
@@ -179,7 +179,6 @@ class EventAggregator:
     def __init__(self) -> None:
         self.hosts: dict[str, HostStats] = {}
         self.failures: list[Failure] = []
-        self.outputs: dict[str, Any] = {}
         self.host_outputs: dict[str, dict[str, Any]] = {}
         self.final_stats: dict[str, HostStats] | None = None
         self.final_outputs: dict[str, Any] | None = None
@@ -243,7 +242,6 @@ class EventAggregator:
             return
         data = dict(stats["data"])
         self.host_outputs.setdefault(host, {}).update(data)
-        self.outputs.update(data)
 
     def _stats_event(self, data: Mapping[str, Any]) -> None:
         final: dict[str, HostStats] = {}
@@ -265,7 +263,12 @@ class EventAggregator:
         return {h: dataclasses.replace(s) for h, s in self.hosts.items()}, False
 
     def result_outputs(self) -> dict[str, Any]:
-        """set_stats values from task events (no concatenation); Ansible's recap values as a fallback."""
-        if self.outputs:
-            return dict(self.outputs)
-        return dict(self.final_outputs or {})
+        """set_stats values from task events (no concatenation); Ansible's recap values as a fallback.
+
+        Hosts are merged in name order, not in the order they finished, so the same run gives the same
+        outputs every time.
+        """
+        merged: dict[str, Any] = {}
+        for host in sorted(self.host_outputs):
+            merged.update(self.host_outputs[host])
+        return merged if merged else dict(self.final_outputs or {})
