@@ -503,7 +503,8 @@ class Run:
                 found = os.access(executable, os.X_OK)
             else:
                 found = self.module.get_bin_path(executable)
-            # In check mode an earlier task (a package install) would bring the validator; it does not run then.
+            # In check mode an earlier task (a package install) would bring the validator, which does not
+            # run in check mode anyway.
             if not found and not self.module.check_mode:
                 self.fail(f"{entry['label']}: the validator {executable} is not installed on this host")
 

@@ -39,6 +39,13 @@ options:
     type: list
     elements: str
     default: []
+  session:
+    description:
+      - Report the SSH session this module runs in - the user who logged in and the address they came
+        from - found in the environment (C(SSH_CLIENT)) of the first ancestor process that has one, so it is
+        right also under C(become), which resets the environment.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -106,6 +113,11 @@ processes:
   returned: always
   type: dict
   sample: {aide: false}
+session:
+  description: The SSH session this module runs in; empty when it does not run under sshd (local, docker).
+  returned: when O(session=true)
+  type: dict
+  sample: {user: alice, client_address: 192.0.2.10}
 """
 
 import grp
@@ -207,6 +219,27 @@ def statoverrides():
     return overrides
 
 
+def ssh_session():
+    """Login user and client address of the SSH session among this process's ancestors, if any."""
+    pid = os.getpid()
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                variables = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if b"=" in item)
+            client = variables.get(b"SSH_CLIENT")
+            if client:
+                # The real UID: a set-uid sudo on the way keeps the invoking user there.
+                with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+                    uid = int(next(line for line in status if line.startswith("Uid:")).split()[1])
+                return {"user": name_of(pwd.getpwuid, uid), "client_address": client.decode().split()[0]}
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat_file:
+                # The parent PID is the second field after the command name in parentheses.
+                pid = int(stat_file.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError, StopIteration):
+            break
+    return {}
+
+
 def running(names):
     if not names:
         return {}
@@ -228,14 +261,17 @@ def main():
             "units": {"type": "list", "elements": "str", "default": []},
             "paths": {"type": "list", "elements": "path", "default": []},
             "processes": {"type": "list", "elements": "str", "default": []},
+            "session": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     relative = [path for path in module.params["paths"] if not os.path.isabs(path)]
     if relative:
         module.fail_json(msg=f"paths must be absolute: {', '.join(relative)}")
+    extra = {"session": ssh_session()} if module.params["session"] else {}
     module.exit_json(
         changed=False,
+        **extra,
         packages=installed_packages(module.params["packages"]),
         units=unit_states(module, module.params["units"]),
         mounts=mounts(),

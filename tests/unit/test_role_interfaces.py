@@ -31,4 +31,5 @@ def test_templates_say_they_are_managed(role):
     # A format that a comment would break, or where users would read it (banners), says why on line one.
     for template in (role / "templates").glob("*.j2"):
         first_line = template.read_text().splitlines()[0]
-        assert "ansible_managed" in first_line or first_line.startswith("{# no managed header: "), template.name
+        managed = "ansible_managed" in first_line or first_line.startswith("{# no managed header: ")
+        assert managed, template.name
