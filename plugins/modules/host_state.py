@@ -15,8 +15,8 @@ description:
     Debian packages are installed, whether the given systemd units are enabled and active, every mount
     with its options, mode and owner of given paths, dpkg's permission overrides (dpkg-statoverride) and
     whether given programs are running.
-  - One call replaces a package_facts, a service_facts, a stat per path and a mount lookup, which is
-    what makes an unchanged run of the hardening roles fast.
+  - One call replaces fact gathering, a package_facts, a service_facts, a stat per path and a mount lookup,
+    which is what makes an unchanged run of the hardening roles fast.
 author: eightfold.devops maintainers (@eightfold)
 options:
   packages:
@@ -79,6 +79,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+os:
+  description: The operating system from /etc/os-release - C(id) (debian), C(version) (major version, as a
+    string), C(codename).
+  returned: always
+  type: dict
+  sample: {id: debian, version: "12", codename: bookworm}
+container:
+  description: Whether the host is a container (C(/.dockerenv), C(/run/systemd/container) or C(container=) in
+    the environment of PID 1).
+  returned: always
+  type: bool
+fstab:
+  description: Entries of /etc/fstab by mount point - source, filesystem type and options.
+  returned: always
+  type: dict
+  sample: {/proc: {source: proc, fstype: proc, options: [defaults, hidepid=invisible]}}
 packages:
   description: The requested packages that are installed, with their version.
   returned: always
@@ -185,6 +201,47 @@ def mounts():
     return result
 
 
+def os_release():
+    fields = {}
+    try:
+        with open("/etc/os-release", encoding="utf-8") as release:
+            for line in release:
+                key, sep, value = line.strip().partition("=")
+                if sep:
+                    fields[key] = value.strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "id": fields.get("ID", ""),
+        "version": fields.get("VERSION_ID", "").split(".")[0],
+        "codename": fields.get("VERSION_CODENAME", ""),
+    }
+
+
+def in_container():
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/systemd/container"):
+        return True
+    try:
+        with open("/proc/1/environ", "rb") as environ:
+            return any(item.startswith(b"container=") for item in environ.read().split(b"\0"))
+    except OSError:
+        return False
+
+
+def fstab():
+    entries = {}
+    try:
+        with open("/etc/fstab", encoding="utf-8") as table:
+            for line in table:
+                fields = line.split("#", 1)[0].split()
+                if len(fields) >= 4:
+                    source, point, fstype, options = fields[:4]
+                    entries[point] = {"source": source, "fstype": fstype, "options": options.split(",")}
+    except OSError:
+        pass
+    return entries
+
+
 def name_of(lookup, number):
     try:
         return lookup(number)[0]
@@ -272,6 +329,9 @@ def main():
     module.exit_json(
         changed=False,
         **extra,
+        os=os_release(),
+        container=in_container(),
+        fstab=fstab(),
         packages=installed_packages(module.params["packages"]),
         units=unit_states(module, module.params["units"]),
         mounts=mounts(),
