@@ -27,7 +27,13 @@ RECAP = re.compile(
 
 
 def ansible_playbook_recap(name: str) -> dict[str, HostStats]:
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "default"}
+    # make exports ANSIBLE_FORCE_COLOR=1 for Molecule; the recap is parsed, so no colour at all.
+    env = {
+        **os.environ,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_STDOUT_CALLBACK": "default",
+    }
     bin_dir = Path(sys.executable).parent
     out = subprocess.run(
         [str(bin_dir / "ansible-playbook"), "-i", str(INVENTORY), playbook(name)],
