@@ -27,7 +27,7 @@ options:
     type: str
     default: ""
   versions:
-    description: Major version per Debian major release (C({"12": "15"})), used when O(version) is empty.
+    description: Major version per Debian major release (release to version); used when O(version) is empty.
     type: dict
     default: {}
   cluster:
