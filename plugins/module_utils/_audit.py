@@ -18,6 +18,8 @@ import shutil
 import stat
 import subprocess
 
+from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, os_release
+
 PASS, FAIL, NA, DEFERRED, WAIVED = "pass", "fail", "not_applicable", "deferred", "waived"
 STATUSES = (PASS, FAIL, NA, DEFERRED, WAIVED)
 EVIDENCE_MAX = 400
@@ -51,7 +53,7 @@ class Host:
         self.root = root or "/"
         self._run = run or _run_command
         self._cache = {}
-        self.container = self.detect_container() if container is None else container
+        self.container = in_container(self.root) if container is None else container
 
     # files
     def path(self, path):
@@ -134,19 +136,6 @@ class Host:
         return self._cache[key]
 
     # facts
-    def detect_container(self):
-        if self.stat("/run/systemd/container") is not None or self.stat("/.dockerenv") is not None:
-            return True
-        environ = self.read("/proc/1/environ") or ""
-        return any(item.startswith("container=") for item in environ.split("\0"))
-
-    def os_release(self):
-        info = {}
-        for line in (self.read("/etc/os-release") or self.read("/usr/lib/os-release") or "").splitlines():
-            if "=" in line and not line.startswith("#"):
-                key, value = line.split("=", 1)
-                info[key.strip()] = value.strip().strip("\"'")
-        return info
 
 
 # helpers
@@ -737,7 +726,7 @@ def check_banner(host, check):
     if not text.strip():
         return (PASS, f"{path} is empty") if allow_empty else (FAIL, f"{path} is empty")
     problems = sorted(set(BANNER_ESCAPES.findall(text)))
-    own = host.os_release().get("ID", "").lower()
+    own = os_release(host.root).get("ID", "").lower()
     names = sorted({"debian", own} - {""})
     problems += [n for n in names if re.search(r"\b" + re.escape(n) + r"\b", text, re.IGNORECASE)]
     if problems:
@@ -831,7 +820,7 @@ def audit(controls, waivers=None, today=None, skip=None, host=None):
     for result in results:
         summary[result["status"]] += 1
     summary["total"] = len(results)
-    release = host.os_release()
+    release = os_release(host.root)
     return {
         "results": results,
         "summary": summary,

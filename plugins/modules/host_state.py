@@ -142,6 +142,7 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, os_release
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_STATOVERRIDE = "/var/lib/dpkg/statoverride"
@@ -201,31 +202,12 @@ def mounts():
     return result
 
 
-def os_release():
-    fields = {}
-    try:
-        with open("/etc/os-release", encoding="utf-8") as release:
-            for line in release:
-                key, sep, value = line.strip().partition("=")
-                if sep:
-                    fields[key] = value.strip().strip('"')
-    except OSError:
-        pass
+def os_summary(release):
     return {
-        "id": fields.get("ID", ""),
-        "version": fields.get("VERSION_ID", "").split(".")[0],
-        "codename": fields.get("VERSION_CODENAME", ""),
+        "id": release.get("ID", ""),
+        "version": release.get("VERSION_ID", "").split(".")[0],
+        "codename": release.get("VERSION_CODENAME", ""),
     }
-
-
-def in_container():
-    if os.path.exists("/.dockerenv") or os.path.exists("/run/systemd/container"):
-        return True
-    try:
-        with open("/proc/1/environ", "rb") as environ:
-            return any(item.startswith(b"container=") for item in environ.read().split(b"\0"))
-    except OSError:
-        return False
 
 
 def fstab():
@@ -329,7 +311,7 @@ def main():
     module.exit_json(
         changed=False,
         **extra,
-        os=os_release(),
+        os=os_summary(os_release()),
         container=in_container(),
         fstab=fstab(),
         packages=installed_packages(module.params["packages"]),

@@ -158,11 +158,11 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container
 
 # Where kernel parameters and container markers are read; tests point these at a fake tree.
 PROC_SYS = "/proc/sys"
-CONTAINER_FILES = ("/run/systemd/container", "/.dockerenv")
-PID1_ENVIRON = "/proc/1/environ"
+HOST_ROOT = "/"
 
 HEADER = "# Managed by Ansible (eightfold.devops.sysctls); local changes are overwritten.\n"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+([./][A-Za-z0-9_:@+-]+)+$")
@@ -208,16 +208,6 @@ def check_key(key):
             f"settings: {key!r} is not a kernel parameter name (like net.ipv4.ip_forward: letters, digits, "
             "'_' and '-' separated by dots or slashes)"
         )
-
-
-def detect_container():
-    if any(os.path.exists(marker) for marker in CONTAINER_FILES):
-        return True
-    try:
-        with open(PID1_ENVIRON, "rb") as handle:
-            return any(item.startswith(b"container=") for item in handle.read().split(b"\0"))
-    except OSError:
-        return False
 
 
 def read_text(path):
@@ -286,7 +276,7 @@ def run_module():
         module.fail_json(msg=f"path: {path} is a directory", **result)
 
     container = module.params["container"]
-    result["container"] = detect_container() if container == "auto" else container == "true"
+    result["container"] = in_container(HOST_ROOT) if container == "auto" else container == "true"
 
     # 2. Which keys exist, and which differ in the running kernel.
     current = {}

@@ -28,8 +28,7 @@ def host(tmp_path, monkeypatch, capsys):
         (proc / key).write_text(value + "\n")
     (tmp_path / "etc" / "sysctl.d").mkdir(parents=True)
     monkeypatch.setattr(sysctls, "PROC_SYS", str(proc))
-    monkeypatch.setattr(sysctls, "CONTAINER_FILES", (str(tmp_path / "dockerenv"),))
-    monkeypatch.setattr(sysctls, "PID1_ENVIRON", str(tmp_path / "environ"))
+    monkeypatch.setattr(sysctls, "HOST_ROOT", str(tmp_path))
 
     class Host:
         path = tmp_path / "etc" / "sysctl.d" / "90-test.conf"
@@ -137,9 +136,10 @@ def read_only(monkeypatch):
 @pytest.mark.parametrize("marker", ["dockerenv", "environ"])
 def test_in_a_container_unwritable_keys_are_deferred_and_idempotent(host, monkeypatch, marker):
     if marker == "dockerenv":
-        (host.root / "dockerenv").touch()
+        (host.root / ".dockerenv").touch()
     else:
-        (host.root / "environ").write_bytes(b"PATH=/bin\0container=docker\0")
+        (host.root / "proc" / "1").mkdir(parents=True)
+        (host.root / "proc" / "1" / "environ").write_bytes(b"PATH=/bin\0container=docker\0")
     read_only(monkeypatch)
     first = host.run(settings=SETTINGS)
     assert first["container"] is True and first["changed"] and first["file_changed"]
@@ -160,7 +160,7 @@ def test_container_override(host, monkeypatch):
 
 
 def test_runtime_always_fails_in_a_container_and_writes_no_file(host, monkeypatch):
-    (host.root / "dockerenv").touch()
+    (host.root / ".dockerenv").touch()
     read_only(monkeypatch)
     result = host.run(runtime="always", settings=SETTINGS)
     assert result["failed"] and "kernel.kptr_restrict" in result["msg"]
