@@ -255,10 +255,15 @@ def addresses(module):
     if rc != 0:
         return []
     found = {4: [], 6: []}
-    for link in json.loads(out or "[]"):
+    try:
+        links = json.loads(out or "[]")
+    except ValueError:
+        return []
+    for link in links:
         for info in link.get("addr_info", []):
             family = 4 if info.get("family") == "inet" else 6
-            found[family].append(info["local"])
+            if info.get("local"):
+                found[family].append(info["local"])
     return found[4] + found[6]
 
 
