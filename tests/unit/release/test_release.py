@@ -9,7 +9,7 @@ import shutil
 import stat
 
 import pytest
-from conftest import make_tarball, tree
+from release_support import make_tarball, tree
 
 
 def test_switch_unpacks_verifies_and_points_current_at_the_release(releases):

@@ -8,7 +8,7 @@ import subprocess
 import uuid
 
 import pytest
-from conftest import run_playbook, tree
+from release_support import run_playbook, tree
 
 PLAYBOOK = """
 - hosts: all

@@ -1,0 +1,3 @@
+from notes.server import main
+
+raise SystemExit(main())
