@@ -10,11 +10,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from conftest import INVENTORY, ROOT, playbook, run_processes
+from systemd_host import address, authorize_root_key, docker, systemd_container
 
 from eightfold import ContainerExecutor, LocalExecutor, run_phase, start_phase
 from eightfold.errors import ExecutorError
@@ -25,14 +25,10 @@ BASE_IMAGE = "eightfold/debian:12"
 SECRET = "ee-s3cret-value-42"
 
 
-def _docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
-
-
 @pytest.fixture(scope="session")
 def ee_image() -> str:
     """The EE image, built by tools/build-ee.sh when missing or stale (its output goes to the test log)."""
-    if shutil.which("docker") is None or _docker("version", check=False).returncode != 0:
+    if shutil.which("docker") is None or docker("version", check=False).returncode != 0:
         pytest.skip("the container executor needs docker (not on PATH or its daemon is not running)")
     started = time.monotonic()
     build = subprocess.run(
@@ -56,7 +52,7 @@ def _comparable(result, *leave_out: str) -> dict:
 
 
 def _containers(ident: str) -> str:
-    return _docker("ps", "-a", "-q", "--filter", f"label=eightfold.run={ident}").stdout.strip()
+    return docker("ps", "-a", "-q", "--filter", f"label=eightfold.run={ident}").stdout.strip()
 
 
 def test_container_matches_local(runs_dir: Path, executor: ContainerExecutor) -> None:
@@ -133,35 +129,12 @@ def test_container_checks_its_inputs(runs_dir: Path, ee_image: str, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def ssh_target(ee_image: str, tmp_path_factory: pytest.TempPathFactory):
-    if _docker("image", "inspect", BASE_IMAGE, check=False).returncode:
-        pytest.fail(f"the {BASE_IMAGE} host image is missing (make images)")
     keydir = tmp_path_factory.mktemp("ssh")
     key = keydir / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    name = f"eightfold-h4-ssh-{uuid.uuid4().hex[:8]}"
-    _docker(
-        "run", "-d", "--name", name, "--hostname", "target",
-        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
-        BASE_IMAGE, "/lib/systemd/systemd",
-    )  # fmt: skip
-    try:
-        _docker("exec", name, "mkdir", "-p", "-m", "700", "/root/.ssh")
-        _docker("cp", str(key.with_suffix(".pub")), f"{name}:/root/.ssh/authorized_keys")
-        _docker("exec", name, "chown", "root:root", "/root/.ssh/authorized_keys")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # systemctl fails at once until systemd's bus is up
-            state = _docker("exec", name, "systemctl", "is-system-running", "--wait", check=False).stdout
-            if state.strip() in ("running", "degraded"):
-                break
-            time.sleep(0.5)
-        _docker("exec", name, "systemctl", "start", "ssh")
-        address = _docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name)
-        yield {"name": name, "address": address.stdout.strip(), "key": key, "keydir": keydir}
-    finally:
-        _docker("rm", "-f", name, check=False)
+    with systemd_container("eightfold-h4-ssh", BASE_IMAGE, hostname="target") as name:
+        authorize_root_key(name, key.with_suffix(".pub"))
+        yield {"name": name, "address": address(name), "key": key, "keydir": keydir}
 
 
 def test_container_reaches_an_ssh_target(runs_dir: Path, ee_image: str, ssh_target) -> None:
@@ -199,7 +172,7 @@ def test_container_reaches_an_ssh_target(runs_dir: Path, ee_image: str, ssh_targ
     assert boxed.status == "successful", (boxed.explanation, (boxed.artifact_dir / "stdout").read_text())
     assert _comparable(boxed) == _comparable(local)
     assert boxed.hosts["target"].changed == 1
-    assert _docker("exec", ssh_target["name"], "cat", "/root/token-target").stdout == SECRET
+    assert docker("exec", ssh_target["name"], "cat", "/root/token-target").stdout == SECRET
 
 
 def test_container_reaches_engine_containers_through_the_socket(
@@ -228,7 +201,7 @@ def test_container_reaches_engine_containers_through_the_socket(
     )
     assert result.status == "successful", (result.explanation, (result.artifact_dir / "stdout").read_text())
     assert result.hosts["target"].changed == 1
-    assert _docker("exec", ssh_target["name"], "cat", "/var/tmp/token-target").stdout == SECRET
+    assert docker("exec", ssh_target["name"], "cat", "/var/tmp/token-target").stdout == SECRET
     # Without the socket the same run cannot reach the container.
     unreachable = run_phase(
         playbook("ok"),

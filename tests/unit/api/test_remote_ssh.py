@@ -8,11 +8,11 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from conftest import INVENTORY, ROOT, playbook
+from systemd_host import address, authorize_root_key, docker, systemd_container
 
 from eightfold import RemoteExecutor, run_phase, start_phase
 
@@ -20,10 +20,6 @@ pytestmark = pytest.mark.slow
 
 IMAGE = "eightfold/debian:12"
 WORKER_LIB = "/opt/eightfold-worker"
-
-
-def _docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
 def _worker_lib() -> Path:
@@ -46,32 +42,15 @@ def _worker_lib() -> Path:
 
 @pytest.fixture(scope="module")
 def worker_host(tmp_path_factory):
-    if shutil.which("docker") is None or _docker("image", "inspect", IMAGE, check=False).returncode:
-        pytest.skip(f"needs docker and the {IMAGE} host image (make images)")
     lib = _worker_lib()
     keydir = tmp_path_factory.mktemp("ssh")
     key = keydir / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    name = f"eightfold-h3-worker-{uuid.uuid4().hex[:8]}"
-    _docker(
-        "run", "-d", "--name", name, "--hostname", "worker",
-        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
-        IMAGE, "/lib/systemd/systemd",
-    )  # fmt: skip
-    try:
-        _docker("cp", str(lib), f"{name}:{WORKER_LIB}")
-        _docker("exec", name, "mkdir", "-p", "-m", "700", "/root/.ssh")
-        _docker("cp", str(key.with_suffix(".pub")), f"{name}:/root/.ssh/authorized_keys")
-        _docker("exec", name, "chown", "-R", "root:root", "/root/.ssh", WORKER_LIB)
-        _docker("exec", name, "timeout", "60", "systemctl", "is-system-running", "--wait", check=False)
-        _docker("exec", name, "systemctl", "start", "ssh")
-        address = _docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name)
-        yield {"name": name, "address": address.stdout.strip(), "key": key}
-    finally:
-        _docker("rm", "-f", name, check=False)
+    with systemd_container("eightfold-h3-worker", IMAGE, hostname="worker") as name:
+        docker("cp", str(lib), f"{name}:{WORKER_LIB}")
+        docker("exec", name, "chown", "-R", "root:root", WORKER_LIB)
+        authorize_root_key(name, key.with_suffix(".pub"))
+        yield {"name": name, "address": address(name), "key": key}
 
 
 def _executor(host) -> RemoteExecutor:
@@ -108,7 +87,7 @@ def test_remote_over_ssh_matches_local_and_cancels_cleanly(runs_dir, worker_host
     assert result.status == "canceled"
     assert {h: s.ok for h, s in result.hosts.items()} == {"h1": 1, "h2": 1}
     time.sleep(0.5)
-    left = _docker("exec", worker_host["name"], "pgrep", "-af", "ansible|sleep 60", check=False).stdout
+    left = docker("exec", worker_host["name"], "pgrep", "-af", "ansible|sleep 60", check=False).stdout
     assert left.strip() == "", left
-    gone = _docker("exec", worker_host["name"], "ls", "/tmp", check=False).stdout
+    gone = docker("exec", worker_host["name"], "ls", "/tmp", check=False).stdout
     assert f"eightfold-worker-{result.ident}" not in gone

@@ -4,57 +4,20 @@ In a container /proc/sys is read-only: the keys are written to the file, returne
 call reports no change. The modules run on each release's /usr/bin/python3 (Debian 12: 3.11, 13: 3.13).
 """
 
-import shutil
-import subprocess
 import textwrap
-import time
 
 import pytest
+from systemd_host import docker, systemd_container
 
 PREFIX = "eightfold-h1-test"
 RELEASES = ["12", "13"]
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
-
-
-def image_present(release):
-    return (
-        shutil.which("docker")
-        and docker("image", "inspect", f"eightfold/debian:{release}", check=False).returncode == 0
-    )
-
-
 @pytest.fixture(scope="module", params=RELEASES)
 def host(request):
     release = request.param
-    if not image_present(release):
-        pytest.skip(f"no Docker engine or image eightfold/debian:{release} (make images)")
-    name = f"{PREFIX}-{release}"
-    docker("rm", "-f", name, check=False)
-    # The rights systemd needs as PID 1, as roles/lab/tasks/present.yml gives them.
-    docker(
-        "run", "-d", "--name", name, "--hostname", name,
-        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
-        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-        "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
-        f"eightfold/debian:{release}", "/lib/systemd/systemd",
-    )  # fmt: skip
-    try:
-        # Right after start the system bus may not be up yet: ask again until systemd answers.
-        deadline = time.monotonic() + 120
-        while True:
-            wait = ["timeout", "60", "systemctl", "is-system-running", "--wait"]
-            boot = docker("exec", name, *wait, check=False)
-            if boot.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        assert boot.stdout.strip() in ("running", "degraded"), boot.stdout + boot.stderr
+    with systemd_container(f"{PREFIX}-{release}", f"eightfold/debian:{release}") as name:
         yield name
-    finally:
-        docker("rm", "-f", name, check=False)
 
 
 PLAY = """
@@ -137,7 +100,7 @@ def test_real_host(host, tmp_path, ansible):
     playbook.write_text(textwrap.dedent(PLAY))
     _, data = ansible.run(playbook, inventory=f"{host},")
     results = ansible.results(data, host)
-    release = host.rsplit("-", 1)[1]
+    release = host.rsplit("-", 2)[1]  # eightfold-h1-test-<release>-<random>
     assert results["python"]["stdout"] == {"12": "11", "13": "13"}[release]
 
     first = results["sysctls first"]
