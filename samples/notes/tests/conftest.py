@@ -73,6 +73,7 @@ class Postgres:
 @pytest.fixture(scope="session")
 def postgres():
     """PostgreSQL from Debian's package in a systemd container of the host image; removed afterwards."""
+    pytest.importorskip("psycopg2", reason="needs the driver (Debian python3-psycopg2, PyPI psycopg2-binary)")
     if not shutil.which("docker"):
         pytest.skip("docker is not installed: the PostgreSQL tests need a container")
     if _docker("info", check=False).returncode != 0:

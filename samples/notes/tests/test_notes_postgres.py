@@ -15,7 +15,6 @@ from notes.store import PostgresStore, StoreUnavailable, connect
 from notes_support import SRC, start
 
 pytestmark = pytest.mark.slow
-psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 (Debian python3-psycopg2, PyPI psycopg2-binary)")
 
 
 @pytest.fixture
