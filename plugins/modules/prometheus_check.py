@@ -67,6 +67,12 @@ options:
         only reports them (for example to check that a stopped exporter is reported down).
     type: bool
     default: true
+  report_only:
+    description:
+      - Wait like O(require_up=true) does, but report what is unhealthy (RV(healthy), RV(down), RV(missing),
+        RV(awaited_alerts)) instead of failing. Errors reaching the API still fail.
+    type: bool
+    default: false
   wait_timeout:
     description:
       - Seconds to wait for every expected target to be up and every expected alert to fire; 0 - ask once.
@@ -225,6 +231,7 @@ def main():
             jobs=dict(type="list", elements="str", default=[]),
             expect_alerts=dict(type="list", elements="raw", default=[]),
             require_up=dict(type="bool", default=True),
+            report_only=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=0),
             interval=dict(type="int", default=2),
             queries=dict(type="dict", default={}),
@@ -286,12 +293,13 @@ def main():
         waited=waited,
         **state,
     )
-    if not healthy:
+    if not healthy and not p["report_only"]:
         module.fail_json(msg=describe_problems(state, waited if p["wait_timeout"] else 0), **result)
     summary = state["summary"]
     result["msg"] = (
         f"{summary['up']} of {summary['targets']} target(s) up, {summary['firing']} alert(s) firing"
         + (f", {summary['down']} down" if summary["down"] else "")
+        + (f"; {describe_problems(state, waited if p['wait_timeout'] else 0)}" if not healthy else "")
     )
     module.exit_json(**result)
 

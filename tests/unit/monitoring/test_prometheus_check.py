@@ -74,6 +74,14 @@ def test_report_only_when_up_is_not_required(prometheus, run_module):
     assert "1 down" in result["msg"]
 
 
+def test_report_only_waits_then_reports_instead_of_failing(prometheus, run_module):
+    prometheus.targets = [target("node", "web1", "down", "refused")]
+    result = run_module(url=prometheus.url, report_only=True, wait_timeout=2, interval=1)
+    assert not result.get("failed"), result
+    assert result["healthy"] is False and result["waited"] >= 1.5
+    assert "node/web1 (down: refused)" in result["msg"]
+
+
 def test_waits_for_an_expected_alert(prometheus, run_module):
     prometheus.targets = [target("node", "web2", "down", "refused")]
     prometheus.alerts = lambda count: (
