@@ -39,6 +39,10 @@ timed_run() {
   end=$(date +%s.%N)
   awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f\n", e - s}'
 }
+# Stops the bench when the last run failed.
+check_run() {
+  grep -qE "^$primary +: .*failed=0" "$work/last.log" || { tail -40 "$work/last.log" >&2; exit 1; }
+}
 changed() { sed -nE "s/^$primary +: .*changed=([0-9]+).*/\1/p" "$work/last.log"; }
 fresh_hosts() {
   ansible-playbook bench/playbooks/postgresql_hosts.yml -e bench_state=absent >/dev/null
@@ -50,7 +54,9 @@ for kind in single full; do
   for _ in $(seq "$runs"); do
     fresh_hosts
     first+=("$(timed_run "$kind")")
+    check_run
     second+=("$(timed_run "$kind")")
+    check_run
     second_changed+=("$(changed)")
   done
   label=$([ "$kind" = single ] && echo "install, one database, one user (1 host)" \

@@ -341,6 +341,28 @@ class Psql:
             return None
         return out.strip()
 
+    def batch(self, steps, check=True):
+        """Run (database, sql) steps - each one value - in one psql process; their outputs, or None."""
+        if not steps:
+            return []
+        args = [
+            "runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+            "-h", self.socket_dir, "-p", str(self.port), "-d", steps[0][0],
+        ]  # fmt: skip
+        current = steps[0][0]
+        for database, sql in steps:
+            if database != current:
+                args += ["-c", "\\connect " + literal(database)]
+                current = database
+            args += ["-c", f"SELECT replace(({sql})::text, chr(10), ' ')"]
+        rc, out, err = self.module.run_command(args, environ_update={"PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"})
+        lines = out.splitlines()
+        if rc != 0 or len(lines) != len(steps):
+            if check:
+                self.module.fail_json(msg=f"psql failed: {err.strip() or out.strip()}")
+            return None
+        return lines
+
     def json(self, sql, database="postgres"):
         out = self.query(sql, database)
         return json.loads(out) if out else None
@@ -464,32 +486,47 @@ def main():
     result["cluster"]["data_directory"] = data_dir
     result["cluster"]["exists"] = bool(version) and os.path.exists(os.path.join(data_dir, "PG_VERSION"))
     psql = Psql(module, params["port"])
-    if result["cluster"]["exists"] and "postgresql-" + version in installed_packages(
-        ["postgresql-" + version]
-    ):
-        probe = psql.query(
-            "SELECT json_build_object('in_recovery', pg_is_in_recovery(),"
-            " 'data_checksums', current_setting('data_checksums') = 'on',"
-            " 'server_version_num', current_setting('server_version_num')::int,"
-            " 'pending_restart', ARRAY(SELECT name FROM pg_settings WHERE pending_restart ORDER BY name))",
-            check=False,
-        )
-        if probe:
-            result["cluster"].update(json.loads(probe), running=True)
-    if result["cluster"]["running"]:
-        collect_objects(module, psql, params, result)
+    server_package = "postgresql-" + version
+    if result["cluster"]["exists"] and server_package in installed_packages([server_package]):
+        collect(module, psql, params, result)
     module.exit_json(**result)
 
 
-def collect_objects(module, psql, params, result):
-    roles = psql.json(
-        "SELECT coalesce(json_object_agg(r.rolname, json_build_object('login', r.rolcanlogin,"
-        " 'superuser', r.rolsuper, 'replication', r.rolreplication, 'createdb', r.rolcreatedb,"
-        " 'createrole', r.rolcreaterole, 'bypassrls', r.rolbypassrls, 'verifier', r.rolpassword,"
-        " 'member_of', ARRAY(SELECT b.rolname"
-        " FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid ORDER BY 1))),"
-        " '{}') FROM pg_authid r WHERE r.rolname !~ '^pg_'"
-    )
+PROBE = (
+    "SELECT json_build_object('in_recovery', pg_is_in_recovery(),"
+    " 'data_checksums', current_setting('data_checksums') = 'on',"
+    " 'server_version_num', current_setting('server_version_num')::int,"
+    " 'pending_restart', ARRAY(SELECT name FROM pg_settings WHERE pending_restart ORDER BY name))"
+)
+ROLES = (
+    "SELECT coalesce(json_object_agg(r.rolname, json_build_object('login', r.rolcanlogin,"
+    " 'superuser', r.rolsuper, 'replication', r.rolreplication, 'createdb', r.rolcreatedb,"
+    " 'createrole', r.rolcreaterole, 'bypassrls', r.rolbypassrls, 'verifier', r.rolpassword,"
+    " 'member_of', ARRAY(SELECT b.rolname"
+    " FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid ORDER BY 1))),"
+    " '{}') FROM pg_authid r WHERE r.rolname !~ '^pg_'"
+)
+DATABASES = (
+    "SELECT coalesce(json_object_agg(datname, json_build_object('owner', pg_get_userbyid(datdba))), '{}')"
+    " FROM pg_database WHERE NOT datistemplate"
+)
+SLOTS = "SELECT coalesce(json_agg(slot_name ORDER BY slot_name), '[]') FROM pg_replication_slots"
+DATABASE_OBJECTS = (
+    "SELECT json_build_object('extensions', (SELECT coalesce("
+    "json_object_agg(extname, extversion), '{}') FROM pg_extension),"
+    " 'schemas', (SELECT coalesce(json_object_agg(nspname,"
+    " pg_get_userbyid(nspowner)), '{}') FROM pg_namespace WHERE nspname !~ '^pg_'"
+    " AND nspname <> 'information_schema'))"
+)
+
+
+def collect(module, psql, params, result):
+    """Everything in two psql processes: the cluster-wide reads, then the reads per database."""
+    first = psql.batch([("postgres", q) for q in (PROBE, ROLES, DATABASES, SLOTS)], check=False)
+    if first is None:
+        return
+    probe, roles, databases, slots = (json.loads(line) for line in first)
+    result["cluster"].update(probe, running=True)
     passwords = params["passwords"]
     for name, info in roles.items():
         verifier = info.pop("verifier") or ""
@@ -497,42 +534,36 @@ def collect_objects(module, psql, params, result):
         if name in passwords:
             info["password_ok"] = scram_matches(verifier, str(passwords[name]))
     result["roles"] = roles
-    result["databases"] = psql.json(
-        "SELECT coalesce(json_object_agg(datname, json_build_object('owner', pg_get_userbyid(datdba))), '{}')"
-        " FROM pg_database WHERE NOT datistemplate"
-    )
-    if not result["cluster"]["in_recovery"]:
-        result["slots"] = psql.json(
-            "SELECT coalesce(json_agg(slot_name ORDER BY slot_name), '[]') FROM pg_replication_slots"
-        )
+    result["databases"] = databases
+    result["slots"] = slots
+    steps, keys = [], []
     for database in params["databases"]:
-        if database not in result["databases"]:
-            continue
-        result["databases"][database].update(
-            psql.json(
-                "SELECT json_build_object('extensions', (SELECT coalesce("
-                "json_object_agg(extname, extversion), '{}') FROM pg_extension),"
-                " 'schemas', (SELECT coalesce(json_object_agg(nspname,"
-                " pg_get_userbyid(nspowner)), '{}') FROM pg_namespace WHERE nspname !~ '^pg_'"
-                " AND nspname <> 'information_schema'))",
-                database,
-            )
-        )
-    version_num = result["cluster"]["server_version_num"]
+        if database in databases:
+            steps.append((database, DATABASE_OBJECTS))
+            keys.append(("objects", database))
     for index, entry in enumerate(params["privileges"]):
-        database = entry.get("database") or "postgres"
-        sql = privilege_sql(entry, version_num)
+        sql = privilege_sql(entry, probe["server_version_num"])
         if sql is None:
-            module.fail_json(
-                msg=f"privileges[{index}]: type {entry.get('type')!r} is not one of {sorted(PRIVS)}"
-            )
-        if database not in result["databases"]:
+            kind = entry.get("type")
+            module.fail_json(msg=f"privileges[{index}]: type {kind!r} is not one of {sorted(PRIVS)}")
+        database = entry.get("database") or "postgres"
+        if database not in databases:
             result["privileges_missing"].append(index)
             continue
-        if psql.query(sql, database) != "t":
-            result["privileges_missing"].append(index)
+        steps.append((database, sql))
+        keys.append(("privilege", index))
+    # Grouped by database, so that psql connects to each one once.
+    order = sorted(range(len(steps)), key=lambda i: steps[i][0])
+    outputs = psql.batch([steps[i] for i in order])
+    for i, output in zip(order, outputs, strict=True):
+        kind, key = keys[i]
+        if kind == "objects":
+            databases[key].update(json.loads(output))
+        elif output not in ("t", "true"):
+            result["privileges_missing"].append(key)
+    result["privileges_missing"].sort()
     if params["table_checksums"]:
-        result["tables"] = table_checksums(psql, result["databases"])
+        result["tables"] = table_checksums(psql, databases)
 
 
 def table_checksums(psql, databases):
