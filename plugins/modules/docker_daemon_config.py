@@ -70,6 +70,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Debian hosts with Docker 20.10 (Debian 12), 26 (Debian 13) or an upstream release.
 notes:
   - The file is written as JSON with sorted keys and two-space indentation; a hand-edited file in another
     layout counts as a change once.
