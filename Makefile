@@ -61,8 +61,8 @@ sanity: venv ## ansible-test sanity on the plugins
 unit: venv images ## pytest unit tests (some run real containers of the host images)
 	pytest
 
-molecule: venv images ## every Molecule scenario, or one: make molecule SCENARIO=base
-	molecule test $(if $(filter command line,$(origin SCENARIO)),--scenario-name $(SCENARIO),--all)
+molecule: venv images ## every Molecule scenario (two at a time), or one: make molecule SCENARIO=base
+	tools/molecule.sh $(if $(filter command line,$(origin SCENARIO)),$(SCENARIO))
 
 bench: venv images ## benchmarks (results go to docs/performance.md)
 	@for b in bench/*.sh; do echo "== $$b"; $$b; done
