@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import ssl
 import urllib.error
 import urllib.parse
@@ -135,7 +136,7 @@ def _number(text):
         value = float(text)
     except (TypeError, ValueError):
         return text
-    if value != value or value in (float("inf"), float("-inf")):  # NaN and infinities are not JSON
+    if not math.isfinite(value):  # NaN and infinities are not JSON
         return str(text)
     return int(value) if value.is_integer() else round(value, 4)
 
