@@ -1,6 +1,7 @@
 # Copyright: eightfold.devops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every eightfold module reads the same way about a host: its OS release and whether it is a container.
+"""What eightfold modules read the same way about a host: its OS release, whether it is a container, which
+packages are installed and the state of systemd units.
 
 `root` lets tests (and the audit of a mounted file system) point at another tree than /.
 """
@@ -11,6 +12,7 @@ import os
 
 CONTAINER_MARKERS = ("run/systemd/container", ".dockerenv")
 OS_RELEASE_FILES = ("etc/os-release", "usr/lib/os-release")
+DPKG_STATUS = "/var/lib/dpkg/status"
 
 
 def os_release(root="/"):
@@ -39,3 +41,53 @@ def in_container(root="/"):
             return any(item.startswith(b"container=") for item in handle.read().split(b"\0"))
     except OSError:
         return False
+
+
+def os_summary(root="/"):
+    """id (debian), major version ("12") and codename of the release."""
+    release = os_release(root)
+    return {
+        "id": release.get("ID", ""),
+        "version": release.get("VERSION_ID", "").split(".")[0],
+        "codename": release.get("VERSION_CODENAME", ""),
+    }
+
+
+def installed_packages(wanted, status=DPKG_STATUS):
+    """Installed versions of the wanted packages, read from the dpkg database in one pass."""
+    found = {}
+    if not wanted or not os.path.exists(status):
+        return found
+    wanted = set(wanted)
+    with open(status, encoding="utf-8", errors="replace") as status_file:
+        for stanza in status_file.read().split("\n\n"):
+            fields = {}
+            for line in stanza.splitlines():
+                key, sep, value = line.partition(":")
+                if sep and not line.startswith(" "):
+                    fields[key] = value.strip()
+            name = fields.get("Package")
+            # "install ok installed", or "hold ok installed" for a package held by apt-mark.
+            if name in wanted and fields.get("Status", "").split()[1:] == ["ok", "installed"]:
+                found[name] = fields.get("Version", "")
+    return found
+
+
+def unit_states(module, units):
+    """{unit: {enabled, active}} for the units, from one systemctl call (not-found / inactive when absent)."""
+    if not units:
+        return {}
+    systemctl = module.get_bin_path("systemctl")
+    states = {unit: {"enabled": "not-found", "active": "inactive"} for unit in units}
+    if systemctl is None:
+        return states
+    # Properties come back as blocks separated by blank lines, in the order asked.
+    _rc, out, _err = module.run_command(
+        [systemctl, "show", "--property=Id,UnitFileState,ActiveState,LoadState", "--", *units]
+    )
+    blocks = [block for block in out.split("\n\n") if block.strip()]
+    for unit, block in zip(units, blocks, strict=False):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        enabled = props.get("UnitFileState") or ("not-found" if props.get("LoadState") == "not-found" else "")
+        states[unit] = {"enabled": enabled or "static", "active": props.get("ActiveState", "inactive")}
+    return states

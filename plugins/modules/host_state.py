@@ -142,48 +142,14 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, os_release
+from ansible_collections.eightfold.devops.plugins.module_utils._host import (
+    in_container,
+    installed_packages,
+    os_summary,
+    unit_states,
+)
 
-DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_STATOVERRIDE = "/var/lib/dpkg/statoverride"
-
-
-def installed_packages(wanted):
-    """Installed versions of the wanted packages, read from the dpkg database in one pass."""
-    found = {}
-    if not wanted or not os.path.exists(DPKG_STATUS):
-        return found
-    wanted = set(wanted)
-    with open(DPKG_STATUS, encoding="utf-8", errors="replace") as status_file:
-        for stanza in status_file.read().split("\n\n"):
-            fields = {}
-            for line in stanza.splitlines():
-                key, sep, value = line.partition(":")
-                if sep and not line.startswith(" "):
-                    fields[key] = value.strip()
-            name = fields.get("Package")
-            if name in wanted and fields.get("Status") == "install ok installed":
-                found[name] = fields.get("Version", "")
-    return found
-
-
-def unit_states(module, units):
-    if not units:
-        return {}
-    systemctl = module.get_bin_path("systemctl")
-    states = {unit: {"enabled": "not-found", "active": "inactive"} for unit in units}
-    if systemctl is None:
-        return states
-    # One systemctl call for all units; properties come back as blocks separated by blank lines.
-    _rc, out, _err = module.run_command(
-        [systemctl, "show", "--property=Id,UnitFileState,ActiveState,LoadState", "--", *units]
-    )
-    blocks = [block for block in out.split("\n\n") if block.strip()]
-    for unit, block in zip(units, blocks, strict=False):
-        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        enabled = props.get("UnitFileState") or ("not-found" if props.get("LoadState") == "not-found" else "")
-        states[unit] = {"enabled": enabled or "static", "active": props.get("ActiveState", "inactive")}
-    return states
 
 
 def mounts():
@@ -200,14 +166,6 @@ def mounts():
             fstype, source = fields[separator + 1], fields[separator + 2]
             result[point] = {"fstype": fstype, "source": source, "options": options}
     return result
-
-
-def os_summary(release):
-    return {
-        "id": release.get("ID", ""),
-        "version": release.get("VERSION_ID", "").split(".")[0],
-        "codename": release.get("VERSION_CODENAME", ""),
-    }
 
 
 def fstab():
@@ -311,7 +269,7 @@ def main():
     module.exit_json(
         changed=False,
         **extra,
-        os=os_summary(os_release()),
+        os=os_summary(),
         container=in_container(),
         fstab=fstab(),
         packages=installed_packages(module.params["packages"]),

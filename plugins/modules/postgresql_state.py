@@ -190,6 +190,12 @@ import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.eightfold.devops.plugins.module_utils._host import (
+    in_container,
+    installed_packages,
+    os_summary,
+    unit_states,
+)
 
 PRIVS = {
     "database": ["CONNECT", "CREATE", "TEMPORARY"],
@@ -203,32 +209,6 @@ ACL_KIND = {"database": "d", "schema": "n", "table": "r", "sequence": "s"}
 
 def literal(value):
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def read_os_release():
-    info = {}
-    try:
-        with open("/etc/os-release", encoding="utf-8") as handle:
-            for line in handle:
-                key, _, value = line.strip().partition("=")
-                info[key] = value.strip('"')
-    except OSError:
-        pass
-    return {
-        "id": info.get("ID", ""),
-        "version": info.get("VERSION_ID", "").split(".")[0],
-        "codename": info.get("VERSION_CODENAME", ""),
-    }
-
-
-def in_container():
-    if os.path.exists("/.dockerenv") or os.path.exists("/run/systemd/container"):
-        return True
-    try:
-        with open("/proc/1/environ", "rb") as handle:
-            return any(item.startswith(b"container=") for item in handle.read().split(b"\0"))
-    except OSError:
-        return False
 
 
 def memory_mb():
@@ -265,46 +245,6 @@ def addresses(module):
             if info.get("local"):
                 found[family].append(info["local"])
     return found[4] + found[6]
-
-
-def installed_packages(wanted):
-    result = {}
-    if not wanted:
-        return result
-    wanted = set(wanted)
-    try:
-        with open("/var/lib/dpkg/status", encoding="utf-8", errors="replace") as handle:
-            stanzas = handle.read().split("\n\n")
-    except OSError:
-        return result
-    for stanza in stanzas:
-        fields = {}
-        for line in stanza.splitlines():
-            if line and not line[0].isspace():
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
-        name = fields.get("Package")
-        if name in wanted and fields.get("Status", "").endswith(" installed"):
-            result[name] = fields.get("Version", "")
-    return result
-
-
-def unit_states(module, units):
-    result = {}
-    if not units:
-        return result
-    args = ["systemctl", "show", "--property=Id,UnitFileState,ActiveState", "--", *units]
-    rc, out, _ = module.run_command(args)
-    blocks = out.strip().split("\n\n") if rc == 0 else []
-    for unit, block in zip(units, blocks, strict=False):
-        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        result[unit] = {
-            "enabled": fields.get("UnitFileState") or "not-found",
-            "active": fields.get("ActiveState", "inactive"),
-        }
-    for unit in units:
-        result.setdefault(unit, {"enabled": "not-found", "active": "inactive"})
-    return result
 
 
 def scram_matches(verifier, password):
@@ -445,7 +385,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    os_info = read_os_release()
+    os_info = os_summary()
     version = str(params["version"] or params["versions"].get(os_info["version"], "") or "")
 
     def sub(items):

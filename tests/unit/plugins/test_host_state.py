@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from ansible_collections.eightfold.devops.plugins.module_utils._host import installed_packages
 from ansible_collections.eightfold.devops.plugins.modules import host_state
 
 
@@ -84,11 +85,12 @@ def test_statoverrides_are_read_from_dpkg_database(tmp_path, monkeypatch):
     assert host_state.statoverrides() == {}
 
 
-def test_installed_packages_reads_only_installed_stanzas(tmp_path, monkeypatch):
+def test_installed_packages_reads_only_installed_stanzas(tmp_path):
     status = tmp_path / "status"
     status.write_text(
         "Package: kept\nStatus: install ok installed\nVersion: 1.0\nDescription: x\n multi-line\n\n"
-        "Package: removed\nStatus: deinstall ok config-files\nVersion: 2.0\n"
+        "Package: removed\nStatus: deinstall ok config-files\nVersion: 2.0\n\n"
+        "Package: held\nStatus: hold ok installed\nVersion: 3.0\n"
     )
-    monkeypatch.setattr(host_state, "DPKG_STATUS", str(status))
-    assert host_state.installed_packages(["kept", "removed", "other"]) == {"kept": "1.0"}
+    wanted = ["kept", "removed", "held", "other"]
+    assert installed_packages(wanted, status=str(status)) == {"kept": "1.0", "held": "3.0"}
