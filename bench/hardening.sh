@@ -6,6 +6,8 @@
 # Lynis still makes. Usage: bench/hardening.sh [RUNS]   (default 3). Prints Markdown; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
 runs=${1:-3}
 host=eightfold-bench-debian12
 work=$(mktemp -d)
@@ -13,19 +15,13 @@ trap 'ansible-playbook bench/playbooks/bench_host.yml -e bench_state=absent >/de
 
 cat > "$work/inventory.yml" <<INVENTORY
 all:
-  vars: {ansible_connection: community.docker.docker, ansible_user: root, ansible_pipelining: true,
-         ansible_python_interpreter: /usr/bin/python3}
+  vars: {$BENCH_CONNECTION}
   hosts: {$host: {}}
 INVENTORY
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # Seconds (one decimal) of a hardening run; its recap goes to $work/last.log.
 timed_run() {
-  local start end
-  start=$(date +%s.%N)
-  ansible-playbook -i "$work/inventory.yml" bench/playbooks/hardening.yml > "$work/last.log"
-  end=$(date +%s.%N)
-  awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f\n", e - s}'
+  timed "$work/last.log" ansible-playbook -i "$work/inventory.yml" bench/playbooks/hardening.yml
 }
 changed() { sed -nE "s/^$host +: .*changed=([0-9]+).*/\1/p" "$work/last.log"; }
 fresh_host() {

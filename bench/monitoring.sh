@@ -7,6 +7,8 @@
 # asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
 runs=${1:-${RUNS:-3}}
 server=eightfold-bench-monitoring-server
 agent=eightfold-bench-monitoring-agent12
@@ -16,8 +18,7 @@ trap 'ansible-playbook bench/playbooks/monitoring_hosts.yml -e bench_state=absen
 
 cat > "$work/inventory.yml" <<INVENTORY
 all:
-  vars: {ansible_connection: community.docker.docker, ansible_user: root, ansible_pipelining: true,
-         ansible_python_interpreter: /usr/bin/python3}
+  vars: {$BENCH_CONNECTION}
   children:
     monitoring:
       hosts: {$server: {}}
@@ -36,15 +37,10 @@ for host in $server $agent eightfold-bench-monitoring-agent13; do
     -days 7 -extfile <(printf 'subjectAltName=DNS:%s' "$host") -out "$work/tls/$host.crt" 2>/dev/null
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # Seconds (one decimal) of a run; its recap goes to $work/last.log. Arguments go to ansible-playbook.
 timed_run() {
-  local start end
-  start=$(date +%s.%N)
-  ansible-playbook -i "$work/inventory.yml" -e bench_tls_dir="$work/tls" "$@" bench/playbooks/monitoring.yml \
-    > "$work/last.log"
-  end=$(date +%s.%N)
-  awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f\n", e - s}'
+  timed "$work/last.log" \
+    ansible-playbook -i "$work/inventory.yml" -e bench_tls_dir="$work/tls" "$@" bench/playbooks/monitoring.yml
 }
 changed() { sed -nE 's/^[a-z0-9-]+ +: .*changed=([0-9]+).*/\1/p' "$work/last.log" | paste -sd+ | bc; }
 fresh_hosts() {

@@ -8,6 +8,8 @@
 # Usage: bench/postgresql.sh [RUNS]   (default 3). Prints Markdown; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
 runs=${1:-${RUNS:-3}}
 primary=eightfold-bench-postgresql-primary
 standby=eightfold-bench-postgresql-standby
@@ -17,27 +19,20 @@ trap 'ansible-playbook bench/playbooks/postgresql_hosts.yml -e bench_state=absen
 
 cat > "$work/single.yml" <<INVENTORY
 all:
-  vars: {ansible_connection: community.docker.docker, ansible_user: root, ansible_pipelining: true,
-         ansible_python_interpreter: /usr/bin/python3}
+  vars: {$BENCH_CONNECTION}
   hosts: {$primary: {}}
 INVENTORY
 cat > "$work/full.yml" <<INVENTORY
 all:
-  vars: {ansible_connection: community.docker.docker, ansible_user: root, ansible_pipelining: true,
-         ansible_python_interpreter: /usr/bin/python3, bench_full: true}
+  vars: {$BENCH_CONNECTION, bench_full: true}
   hosts:
     $primary: {}
     $standby: {postgresql_replication_primary: $primary}
 INVENTORY
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # Seconds (one decimal) of a run with inventory $1; its recap goes to $work/last.log.
 timed_run() {
-  local start end
-  start=$(date +%s.%N)
-  ansible-playbook -i "$work/$1.yml" bench/playbooks/postgresql.yml > "$work/last.log"
-  end=$(date +%s.%N)
-  awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f\n", e - s}'
+  timed "$work/last.log" ansible-playbook -i "$work/$1.yml" bench/playbooks/postgresql.yml
 }
 # Stops the bench when the last run failed.
 check_run() {

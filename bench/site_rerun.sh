@@ -4,10 +4,11 @@
 # Prints a Markdown table row for docs/performance.md; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
 runs=${1:-3}
 
-seconds() { local start=$SECONDS; "$@" >/dev/null; echo $((SECONDS - start)); }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+seconds() { timed /dev/null "$@"; }
 
 ansible-playbook playbooks/lab_down.yml >/dev/null
 lab_up=$(seconds ansible-playbook playbooks/lab.yml)
