@@ -1,6 +1,6 @@
 # Copyright: eightfold.devops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small client of the Prometheus HTTP API and the health logic of prometheus_check (standard library only).
+"""A small client of the Prometheus HTTP API and the health logic of prometheus_check.
 
 `Client.get(path, params)` returns the `data` of an API answer or raises ApiError with a message a user
 can act on. `evaluate()` turns the targets and alerts the API reports into what the module returns.
@@ -12,10 +12,11 @@ import base64
 import contextlib
 import json
 import math
-import ssl
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 LAST_ERROR_MAX = 300
 
@@ -32,28 +33,28 @@ class Client:
         if username:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             self.headers["Authorization"] = f"Basic {token}"
-        self.context = None
-        if self.url.startswith("https://"):
-            self.context = ssl.create_default_context(cafile=ca_path) if validate_certs else None
-            if not validate_certs:
-                self.context = ssl.create_default_context()
-                self.context.check_hostname = False
-                self.context.verify_mode = ssl.CERT_NONE
+        self.ca_path = ca_path
+        self.validate_certs = validate_certs
 
     def get(self, path, params=None):
         url = f"{self.url}{path}"
         if params:
             url = f"{url}?{urllib.parse.urlencode(params)}"
-        request = urllib.request.Request(url, headers=self.headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
+            with open_url(
+                url,
+                headers=self.headers,
+                timeout=self.timeout,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+            ) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]
             with contextlib.suppress(ValueError, AttributeError):
                 detail = json.loads(detail).get("error", detail)
             raise ApiError(f"{url}: HTTP {exc.code} {exc.reason}: {detail}".rstrip(": ")) from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, UrlConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(f"cannot reach Prometheus at {url}: {reason}") from None
         try:

@@ -231,7 +231,7 @@ def memory_mb():
 
 
 def addresses(module):
-    rc, out, _ = module.run_command(["ip", "-j", "addr", "show", "scope", "global"])
+    rc, out, _err = module.run_command(["ip", "-j", "addr", "show", "scope", "global"])
     if rc != 0:
         return []
     found = {4: [], 6: []}
