@@ -1,12 +1,12 @@
 """container_runtime tests import the collection by FQCN and run Ansible from the venv on localhost."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ansible_tools import ansible_env
 
 ROOT = Path(__file__).resolve().parents[3]
 COLLECTIONS = ROOT / ".collections"
@@ -31,17 +31,7 @@ def run_task(tmp_path, task, check=False, diff=False):
             ]
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
+    env = ansible_env()
     args = [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)]
     args += ["--check"] if check else []
     args += ["--diff"] if diff else []

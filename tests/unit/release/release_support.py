@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
+from ansible_tools import ansible_env
 
 ROOT = Path(__file__).resolve().parents[3]
 COLLECTIONS = ROOT / ".collections"
@@ -150,21 +151,6 @@ class Releases:
             if releases.exists()
             else []
         )
-
-
-def ansible_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return env
 
 
 def run_playbook(playbook: Path, *args: str, inventory: str = "localhost,"):
