@@ -22,6 +22,7 @@ except ImportError:  # older cores trust every string
 MODULE = "eightfold.devops.config_files"
 # The same Jinja settings ansible.builtin.template uses by default.
 OVERRIDES = dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n")
+MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # what Ansible shows for a no_log value
 
 
 class ActionModule(ActionBase):
@@ -64,9 +65,11 @@ class ActionModule(ActionBase):
         module_result = self._execute_module(
             module_name=MODULE, module_args=args, task_vars=task_vars, wrap_async=self._task.async_val
         )
-        # The rendered contents are large and may be sensitive: show the task's own arguments instead.
+        # The rendered contents are large and may be sensitive: show the task's own arguments instead,
+        # without the content of secret entries.
         if isinstance(module_result.get("invocation"), dict):
-            module_result["invocation"] = dict(module_args=self._task.args)
+            shown = [dict(e, content=MASK) if e.get("secret") and "content" in e else e for e in files]
+            module_result["invocation"] = dict(module_args=dict(self._task.args, files=shown))
         result.update(module_result)
         return result
 

@@ -79,6 +79,13 @@ options:
         description: For an attributes-only entry, a missing file is fine (nothing to do) instead of an error.
         type: bool
         default: false
+      secret:
+        description:
+          - The content is a secret (a private key, a password hash): it is masked in the result and the
+            task's arguments, and a diff shows a placeholder instead of it. The other entries of the same call
+            keep their diffs, so a role needs no separate C(no_log) task for its secrets.
+        type: bool
+        default: false
   backup:
     description: Keep a timestamped copy of each file that is replaced or removed.
     type: bool
@@ -267,6 +274,7 @@ def check_entries(entries):
                 group=group,
                 validate=entry.get("validate"),
                 missing_ok=bool(entry.get("missing_ok")),
+                secret=bool(entry.get("secret")),
             )
         )
     return checked
@@ -277,9 +285,11 @@ def read_bytes(path):
         return handle.read()
 
 
-def diff_text(data):
+def diff_text(data, secret=False, side="before"):
     if data is None:
         return ""
+    if secret:
+        return "(secret content, not shown)\n" if side == "before" else "(secret content, changed)\n"
     if len(data) > MAX_DIFF_BYTES:
         return f"(file larger than {MAX_DIFF_BYTES} bytes, not shown)\n"
     try:
@@ -458,8 +468,8 @@ class Run:
                     dict(
                         before_header=dest,
                         after_header=dest,
-                        before=diff_text(entry["before"]),
-                        after=diff_text(entry["content"]),
+                        before=diff_text(entry["before"], entry["secret"]),
+                        after=diff_text(entry["content"], entry["secret"], side="after"),
                     )
                 )
             if not module.check_mode:
@@ -520,6 +530,9 @@ class Run:
         except EntryError as exc:
             self.module.fail_json(msg=to_native(exc), **self.summary())
         for entry in self.entries:
+            if entry["secret"] and entry["content"]:
+                self.module.no_log_values.add(to_text(entry["content"], errors="surrogate_or_strict"))
+        for entry in self.entries:
             self.check_host(entry)
         for entry in self.entries:
             self.plan(entry)
@@ -553,6 +566,7 @@ def main():
                     group=dict(type="str"),
                     validate=dict(type="str"),
                     missing_ok=dict(type="bool", default=False),
+                    secret=dict(type="bool", default=False),
                 ),
             ),
             backup=dict(type="bool", default=False),

@@ -142,6 +142,35 @@ def test_diff_per_changed_file(project, ansible):
     assert quiet["diff"] == []
 
 
+def test_secret_content_is_masked_and_the_other_diffs_stay(project, ansible):
+    out = project.root / "out"
+    (out / "key").write_text("old-private-key\n")
+    playbook = project.play(
+        "secret",
+        f"""
+        - name: files
+          eightfold.devops.config_files:
+            files:
+              - {{dest: {out}/key, content: "new-private-key\\n", mode: "0600", secret: true}}
+              - {{dest: {out}/web.yml, template: play.j2, secret: true}}
+              - {{dest: {out}/public.conf, content: "public\\n"}}
+        """,
+    )
+    rc, data = ansible.run(playbook, "--diff")
+    assert rc == 0
+    result = ansible.results(data)["files"]
+    assert (out / "key").read_text() == "new-private-key\n"
+    assert (out / "web.yml").read_text() == "from the playbook: seven\n"
+    for secret in ("old-private-key", "new-private-key", "from the playbook"):
+        assert secret not in str(data), secret
+    diffs = {d["before_header"]: d for d in result["diff"]}
+    assert diffs[f"{out}/key"]["before"] == "(secret content, not shown)\n"
+    assert diffs[f"{out}/public.conf"]["after"] == "public\n"
+    assert result["changed_files"] == [str(out / n) for n in ("key", "web.yml", "public.conf")]
+    _rc, data = ansible.run(playbook)
+    assert ansible.results(data)["files"]["changed"] is False
+
+
 def test_validate_failure_leaves_every_file_unchanged(project, ansible):
     out = project.root / "out"
     (out / "first").write_text("valid\n")
