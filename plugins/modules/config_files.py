@@ -81,7 +81,7 @@ options:
         default: false
       secret:
         description:
-          - The content is a secret (a private key, a password hash): it is masked in the result and the
+          - The content is a secret (a private key, a password hash), so it is masked in the result and the
             task's arguments, and a diff shows a placeholder instead of it. The other entries of the same call
             keep their diffs, so a role needs no separate C(no_log) task for its secrets.
         type: bool
