@@ -123,7 +123,9 @@ def serve(config: Config, ready: threading.Event | None = None) -> int:
         return 1
     stopping = threading.Event()
 
-    def stop():
+    def stop(signame: str):
+        log.info("%s: shutting down after the requests in flight", signame)
+        notify_systemd("STOPPING=1")
         if config.shutdown_delay:
             log.info("draining: /healthz answers 503 for %ss", config.shutdown_delay)
             time.sleep(config.shutdown_delay)
@@ -134,9 +136,10 @@ def serve(config: Config, ready: threading.Event | None = None) -> int:
             return
         stopping.set()
         app.draining = True
-        log.info("%s: shutting down after the requests in flight", signal.Signals(signum).name)
-        notify_systemd("STOPPING=1")
-        threading.Thread(target=stop, name="shutdown", daemon=True).start()
+        # Nothing else here: a handler that logs can interrupt the main thread's own write to stderr, and
+        # the reentrant write raises before the shutdown starts. The shutdown thread logs.
+        name = signal.Signals(signum).name
+        threading.Thread(target=stop, args=(name,), name="shutdown", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
