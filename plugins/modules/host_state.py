@@ -46,6 +46,20 @@ options:
         right also under C(become), which resets the environment.
     type: bool
     default: false
+  users:
+    description:
+      - Users to report on - whether they exist, their groups, the key types in their
+        C(~/.ssh/authorized_keys) and whether sudo gives them any rights (C(sudo -n -l -U)). With
+        O(session=true) the user of the SSH session is reported too.
+      - What a lockout preflight needs before sshd or PAM changes; give a list (even an empty one) to get the
+        O(session) user alone.
+    type: list
+    elements: str
+  sshd_moduli_min_bits:
+    description:
+      - Also report the installed OpenSSH version (from the C(openssh-server) package version, no program
+        runs) and how many Diffie-Hellman groups of C(/etc/ssh/moduli) are smaller than this size.
+    type: int
 attributes:
   check_mode:
     support: full
@@ -134,11 +148,24 @@ session:
   returned: when O(session=true)
   type: dict
   sample: {user: alice, client_address: 192.0.2.10}
+users:
+  description: For each user of O(users) (and the session's user), whether it exists and, if it does, its
+    groups, the key types found in its authorized_keys and whether C(sudo -l) lists rights for it.
+  returned: when O(users) is given
+  type: dict
+  sample: {alice: {exists: true, groups: [alice, sudo], key_types: [ssh-ed25519], sudo: true}}
+sshd:
+  description: C(version) of OpenSSH (major.minor, empty when openssh-server is not installed) and
+    C(weak_moduli), the number of moduli under O(sshd_moduli_min_bits) bits.
+  returned: when O(sshd_moduli_min_bits) is given
+  type: dict
+  sample: {version: "9.2", weak_moduli: 0}
 """
 
 import grp
 import os
 import pwd
+import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -150,6 +177,14 @@ from ansible_collections.eightfold.devops.plugins.module_utils._host import (
 )
 
 DPKG_STATOVERRIDE = "/var/lib/dpkg/statoverride"
+SSH_MODULI = "/etc/ssh/moduli"
+# Key types an authorized_keys line can start with (after its options).
+KEY_TYPE_RE = re.compile(
+    r"(?:^|\s)(ssh-ed25519|ssh-rsa|sk-ssh-ed25519@openssh\.com|ssh-ed25519-cert-v01@openssh\.com"
+    r"|ecdsa-sha2-nistp\d+|ssh-dss|sk-ecdsa-sha2-nistp256@openssh\.com)\s+AAAA"
+)
+# 1:9.2p1-2+deb12u10 -> 9.2
+OPENSSH_VERSION_RE = re.compile(r"^(?:\d+:)?(\d+\.\d+)")
 
 
 def mounts():
@@ -237,6 +272,51 @@ def ssh_session():
     return {}
 
 
+def user_state(module, name):
+    """Existence, groups, authorized key types and sudo rights of one user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    others = (
+        group.gr_name for group in grp.getgrall() if name in group.gr_mem and group.gr_gid != entry.pw_gid
+    )
+    groups = [name_of(grp.getgrgid, entry.pw_gid), *sorted(others)]
+    key_types = set()
+    try:
+        keys_file = os.path.join(entry.pw_dir, ".ssh", "authorized_keys")
+        with open(keys_file, encoding="utf-8", errors="replace") as keys:
+            for line in keys:
+                match = KEY_TYPE_RE.search(line)
+                if match and not line.lstrip().startswith("#"):
+                    key_types.add(match.group(1))
+    except OSError:
+        pass
+    sudo = module.get_bin_path("sudo")
+    rights = False
+    if sudo:
+        rc, out, _err = module.run_command([sudo, "-n", "-l", "-U", name], environ_update={"LC_ALL": "C"})
+        rights = rc == 0 and "may run the following" in out
+    return {"exists": True, "groups": groups, "key_types": sorted(key_types), "sudo": rights}
+
+
+def sshd_state(min_bits):
+    """OpenSSH version from the package, and the number of moduli smaller than min_bits."""
+    version = installed_packages(["openssh-server"]).get("openssh-server", "")
+    match = OPENSSH_VERSION_RE.match(version)
+    weak = 0
+    try:
+        with open(SSH_MODULI, encoding="utf-8") as moduli:
+            for line in moduli:
+                fields = line.split()
+                # time type tests tries size generator modulus; size is the bit length minus one.
+                if len(fields) >= 7 and not fields[0].startswith("#") and fields[4].isdigit():
+                    weak += int(fields[4]) < min_bits
+    except OSError:
+        pass
+    return {"version": match.group(1) if match else "", "weak_moduli": weak}
+
+
 def running(names):
     if not names:
         return {}
@@ -259,6 +339,8 @@ def main():
             "paths": {"type": "list", "elements": "path", "default": []},
             "processes": {"type": "list", "elements": "str", "default": []},
             "session": {"type": "bool", "default": False},
+            "users": {"type": "list", "elements": "str"},
+            "sshd_moduli_min_bits": {"type": "int"},
         },
         supports_check_mode=True,
     )
@@ -266,6 +348,11 @@ def main():
     if relative:
         module.fail_json(msg=f"paths must be absolute: {', '.join(relative)}")
     extra = {"session": ssh_session()} if module.params["session"] else {}
+    if module.params["users"] is not None:
+        names = list(dict.fromkeys(module.params["users"] + [extra.get("session", {}).get("user", "")]))
+        extra["users"] = {name: user_state(module, name) for name in names if name}
+    if module.params["sshd_moduli_min_bits"] is not None:
+        extra["sshd"] = sshd_state(module.params["sshd_moduli_min_bits"])
     module.exit_json(
         changed=False,
         **extra,
