@@ -170,6 +170,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.eightfold.devops.plugins.module_utils._host import (
+    DPKG_STATUS,
     in_container,
     installed_packages,
     os_summary,
@@ -272,41 +273,47 @@ def ssh_session():
     return {}
 
 
+def key_types(path):
+    """The key types of the (not commented) lines of an authorized_keys file, sorted; [] when unreadable."""
+    found = set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as keys:
+            for line in keys:
+                match = KEY_TYPE_RE.search(line)
+                if match and not line.lstrip().startswith("#"):
+                    found.add(match.group(1))
+    except OSError:
+        pass
+    return sorted(found)
+
+
 def user_state(module, name):
     """Existence, groups, authorized key types and sudo rights of one user."""
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
         return {"exists": False}
-    others = (
-        group.gr_name for group in grp.getgrall() if name in group.gr_mem and group.gr_gid != entry.pw_gid
-    )
+    # getgrouplist asks NSS as id -nG does (directory groups included); the primary group first.
+    others = {
+        name_of(grp.getgrgid, gid) for gid in os.getgrouplist(name, entry.pw_gid) if gid != entry.pw_gid
+    }
     groups = [name_of(grp.getgrgid, entry.pw_gid), *sorted(others)]
-    key_types = set()
-    try:
-        keys_file = os.path.join(entry.pw_dir, ".ssh", "authorized_keys")
-        with open(keys_file, encoding="utf-8", errors="replace") as keys:
-            for line in keys:
-                match = KEY_TYPE_RE.search(line)
-                if match and not line.lstrip().startswith("#"):
-                    key_types.add(match.group(1))
-    except OSError:
-        pass
+    found = key_types(os.path.join(entry.pw_dir, ".ssh", "authorized_keys"))
     sudo = module.get_bin_path("sudo")
     rights = False
     if sudo:
         rc, out, _err = module.run_command([sudo, "-n", "-l", "-U", name], environ_update={"LC_ALL": "C"})
         rights = rc == 0 and "may run the following" in out
-    return {"exists": True, "groups": groups, "key_types": sorted(key_types), "sudo": rights}
+    return {"exists": True, "groups": groups, "key_types": found, "sudo": rights}
 
 
-def sshd_state(min_bits):
+def sshd_state(min_bits, moduli_path=SSH_MODULI, status=DPKG_STATUS):
     """OpenSSH version from the package, and the number of moduli smaller than min_bits."""
-    version = installed_packages(["openssh-server"]).get("openssh-server", "")
+    version = installed_packages(["openssh-server"], status).get("openssh-server", "")
     match = OPENSSH_VERSION_RE.match(version)
     weak = 0
     try:
-        with open(SSH_MODULI, encoding="utf-8") as moduli:
+        with open(moduli_path, encoding="utf-8") as moduli:
             for line in moduli:
                 fields = line.split()
                 # time type tests tries size generator modulus; size is the bit length minus one.

@@ -94,3 +94,53 @@ def test_installed_packages_reads_only_installed_stanzas(tmp_path):
     )
     wanted = ["kept", "removed", "held", "other"]
     assert installed_packages(wanted, status=str(status)) == {"kept": "1.0", "held": "3.0"}
+
+
+def test_users_report_groups_keys_and_the_missing(tmp_path, ansible):
+    """The lockout preflight of ssh_hardening decides on this: a missing user is reported, not an error."""
+    args = {"users": ["root", "no-such-user-here"]}
+    rc, data = ansible.run(write_playbook(tmp_path, args))
+    result = ansible.results(data)["Read the state"]
+    assert rc == 0, result
+    assert result["users"]["no-such-user-here"] == {"exists": False}
+    root = result["users"]["root"]
+    assert root["exists"] is True
+    assert root["groups"][0] == "root"
+    assert isinstance(root["key_types"], list)
+    assert isinstance(root["sudo"], bool)
+    assert "sshd" not in result
+
+
+def test_key_types_skip_comments_and_read_options(tmp_path):
+    keys = tmp_path / "authorized_keys"
+    keys.write_text(
+        "# ssh-dss AAAAcommented\n"
+        'from="192.0.2.1",no-pty ssh-ed25519 AAAAC3Nza alice@laptop\n'
+        "ssh-rsa AAAAB3Nza bob\n"
+        "ecdsa-sha2-nistp256 AAAAE2Vj carol\n"
+        "not a key line\n"
+    )
+    assert host_state.key_types(str(keys)) == ["ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"]
+    assert host_state.key_types(str(tmp_path / "missing")) == []
+
+
+def test_sshd_version_from_the_package_and_weak_moduli(tmp_path):
+    status = tmp_path / "status"
+    status.write_text(
+        "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u10\n\n"
+        "Package: other\nStatus: install ok installed\nVersion: 1.0\n"
+    )
+    moduli = tmp_path / "moduli"
+    moduli.write_text(
+        "# Time Type Tests Tries Size Generator Modulus\n"
+        "20220714110357 2 6 100 2047 2 E98F\n"
+        "20220714110358 2 6 100 3071 5 E98F\n"
+        "20220714110359 2 6 100 4095 2 E98F\n"
+    )
+    assert host_state.sshd_state(3071, str(moduli), str(status)) == {"version": "9.2", "weak_moduli": 1}
+    assert host_state.sshd_state(4096, str(moduli), str(status))["weak_moduli"] == 3
+    # Not installed yet: no version (the role then takes the release's), no moduli file: nothing weak.
+    assert host_state.sshd_state(3071, str(tmp_path / "none"), str(tmp_path / "none")) == {
+        "version": "",
+        "weak_moduli": 0,
+    }
