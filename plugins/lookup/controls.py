@@ -39,6 +39,14 @@ options:
   ids:
     description: Only these control ids.
     type: raw
+  exclude_ids:
+    description: Leave out these control ids (a role's skip list), after the same check for unknown ids.
+    type: raw
+    version_added: 0.1.0
+  exclude_areas:
+    description: Leave out the controls of these areas, after the same check for unknown areas.
+    type: raw
+    version_added: 0.1.0
   catalogue:
     description: Path of another catalogue file with the same schema (default the collection's).
     type: path
@@ -60,6 +68,12 @@ EXAMPLES = r"""
       os_hardening_skip_controls
       | difference(query('eightfold.devops.controls') | map(attribute='id')) == []
     fail_msg: "Unknown control id in os_hardening_skip_controls"
+
+- name: The controls os_hardening enforces with its skip lists applied (filtered in Python, not Jinja)
+  ansible.builtin.set_fact:
+    enabled: >-
+      {{ query('eightfold.devops.controls', role='os_hardening', exclude_ids=os_hardening_skip_controls,
+               exclude_areas=os_hardening_skip_areas) | map(attribute='id') }}
 
 - name: Two controls by id
   ansible.builtin.debug:
@@ -124,6 +138,8 @@ class LookupModule(LookupBase):
                 type=self.get_option("type"),
                 container=self.get_option("container"),
                 ids=ids or None,
+                exclude_ids=self.get_option("exclude_ids"),
+                exclude_areas=self.get_option("exclude_areas"),
             )
         except CatalogueError as exc:
             raise AnsibleLookupError(f"eightfold.devops.controls: {exc}") from None

@@ -309,8 +309,14 @@ def select(
     type: Any = None,
     container: Any = None,
     ids: Any = None,
+    exclude_ids: Any = None,
+    exclude_areas: Any = None,
 ) -> list[dict[str, Any]]:
-    """Filter controls. Each filter is a value, a list or a comma-separated string; None means all."""
+    """Filter controls. Each filter is a value, a list or a comma-separated string; None means all.
+
+    exclude_ids and exclude_areas drop controls (a role's skip lists), after the same check of their values.
+    """
+    excluded = {"id": set(_as_list(exclude_ids) or ()), "area": set(_as_list(exclude_areas) or ())}
     filters = {
         "role": _as_list(role),
         "area": _as_list(area),
@@ -325,7 +331,7 @@ def select(
         "container": CONTAINER,
         "id": tuple(c["id"] for c in controls),
     }
-    for name, wanted in filters.items():
+    for name, wanted in [*filters.items(), *excluded.items()]:
         for value in wanted or ():
             if value not in known[name]:
                 raise CatalogueError(f"unknown {name} {value!r} (known: {', '.join(known[name])})")
@@ -338,7 +344,9 @@ def select(
             "container": control["container"],
             "id": control["id"],
         }
-        return all(wanted is None or values[name] in wanted for name, wanted in filters.items())
+        return all(wanted is None or values[name] in wanted for name, wanted in filters.items()) and not any(
+            values[name] in dropped for name, dropped in excluded.items()
+        )
 
     return [c for c in controls if keep(c)]
 

@@ -104,6 +104,21 @@ def test_select_filters_and_rejects_unknown_values():
         cat.select(controls, area="nope")
 
 
+def test_select_leaves_out_skipped_ids_and_areas():
+    """The roles apply their skip lists in the lookup (Python) rather than in Jinja."""
+    controls = cat.load()
+    fw = cat.select(controls, role="firewall", exclude_ids=["FW-003"])
+    assert [c["id"] for c in fw] == ["FW-001", "FW-002", "FW-004", "FW-005"]
+    os_all = cat.select(controls, role="os_hardening")
+    kept = cat.select(controls, role="os_hardening", exclude_areas="kernel,network", exclude_ids=[])
+    assert kept == [c for c in os_all if c["area"] not in ("kernel", "network")]
+    assert cat.select(controls, role="os_hardening", exclude_areas=[], exclude_ids=None) == os_all
+    with pytest.raises(cat.CatalogueError, match="unknown id 'XX-999'"):
+        cat.select(controls, exclude_ids=["XX-999"])
+    with pytest.raises(cat.CatalogueError, match="unknown area 'nope'"):
+        cat.select(controls, exclude_areas=["nope"])
+
+
 def test_waivers_are_validated_naming_index_and_field():
     ids = ["SSH-001", "SSH-002"]
     ok = cat.validate_waivers([{"id": "SSH-001", "reason": "r", "expires": datetime.date(2030, 1, 2)}], ids)
