@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -252,3 +253,66 @@ def test_release_of_a_version_never_built_fails_clearly(lab):
     assert run.rc != 0
     assert "There is no artifact" in run.failure() and "run the build phase" in run.failure()
     assert not (root / "releases" / "6.6.6").exists()
+
+
+HEALTHZ_SERVER = """\
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = 200 if sys.argv[1] == "healthy" else 503
+        body = json.dumps({"status": "ok" if status == 200 else "database down", "version": "1.0.0"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.parametrize("state", ["healthy", "unhealthy"])
+def test_smoke_test_asks_healthz_through_the_load_balancer(tmp_path, state):
+    """localhost plays the lb host (a stand-in answering /healthz) and the app host (a release link)."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  children:\n    lb:\n      hosts:\n        localhost:\n"
+        "          ansible_connection: local\n          ansible_python_interpreter: /usr/bin/python3\n"
+        "    app:\n      hosts:\n        localhost:\n"
+    )
+    (tmp_path / "current").mkdir()
+    server = subprocess.Popen(
+        [sys.executable, "-c", HEALTHZ_SERVER, state], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = server.stdout.readline().strip()
+        args = ("-e", "test_unit=false", "-e", "test_audit=false", "-e", f"load_balancer_port={port}")
+        run = playbook(
+            "test.yml", tmp_path / "lc", *args, "-e", f"test_smoke_release_link={tmp_path / 'current'}",
+            inventory=str(inventory),
+        )  # fmt: skip
+        if state == "healthy":
+            assert run.rc == 0, run.failure()
+            assert run.custom_stats["lifecycle_test"]["smoke"] == "passed"
+            assert "version(s) 1.0.0" in run.results["Show the versions that answered"]["msg"]
+        else:
+            assert run.rc != 0
+            message = " ".join(run.failure().split())
+            assert (
+                f"Smoke test failed on localhost: GET http://127.0.0.1:{port}/healthz answered 503" in message
+            )
+            assert "database down" in message
+
+        # No deployed version yet: skipped with the reason.
+        skipped = playbook("test.yml", tmp_path / "lc", *args, inventory=str(inventory))
+        assert skipped.rc == 0
+        assert skipped.custom_stats["lifecycle_test"]["smoke_skipped_because"] == (
+            "no deployed version yet: no host of app has /srv/notes/current"
+        )
+    finally:
+        server.kill()
+        server.wait()
