@@ -24,7 +24,7 @@ description:
   - O(checksum_file) writes C(<path>.sha256) in the format of C(sha256sum) beside the archive.
   - Runs where the source is, normally on the controller (delegated to localhost). Standard library only.
 author:
-  - eightfold.devops contributors
+  - eightfold.devops maintainers (@eightfold)
 options:
   src:
     description:
@@ -64,17 +64,19 @@ options:
     type: int
     default: 9
 notes:
-  - Supports check mode (the archive is built in a temporary file to know its sha256, nothing is kept) and
-    diff mode (the member lists and checksums before and after).
   - The bytes also depend on Python's tarfile and zlib; builds on the same controller are identical, and in
     practice so are builds with the same Python minor version.
 attributes:
   check_mode:
     support: full
+    description: The archive is built in a temporary file to learn its sha256, then removed; nothing is kept.
   diff_mode:
     support: full
+    description: The checksum and the member list of the archive before and after.
   platform:
+    support: full
     platforms: posix
+    description: Runs where the source tree is, normally the controller; Python standard library only.
 """
 
 EXAMPLES = r"""
