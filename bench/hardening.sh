@@ -9,6 +9,7 @@
 #   TREES="label=/path ..."  time the roles of other checkouts too (each needs .collections/ansible_collections/
 #                            eightfold/devops pointing at itself) in turn, run by run, so that a before/after
 #                            comparison sees the same load. Labels without spaces. Default: current=<this repo>.
+#                            label=/path@name=value,name=value runs that tree with these extra variables.
 #   LYNIS=0                  skip the Lynis part.
 #   PROFILE=DIR              keep each run's output with per-task times (profile_tasks) in DIR.
 set -euo pipefail
@@ -30,12 +31,15 @@ all:
   hosts: {$host: {}}
 INVENTORY
 
-# Seconds (one decimal) of a hardening run with the roles of tree $1; its output goes to $work/last.log.
+# Seconds (one decimal) of a hardening run with the roles of tree $1 (path[@extra vars]); its output goes to
+# $work/last.log.
 timed_run() {
-  local tree=$1
+  local tree=${1%%@*} extra=() vars=()
+  [[ $1 != *@* ]] || IFS=, read -r -a vars <<< "${1#*@}"
+  for var in "${vars[@]}"; do extra+=(-e "$var"); done
   ANSIBLE_COLLECTIONS_PATH="$tree/.collections" ANSIBLE_FORCE_COLOR=0 \
     ANSIBLE_CALLBACKS_ENABLED=${PROFILE:+ansible.posix.profile_tasks} \
-    timed "$work/last.log" ansible-playbook -i "$work/inventory.yml" "$tree/bench/playbooks/hardening.yml"
+    timed "$work/last.log" ansible-playbook -i "$work/inventory.yml" "${extra[@]}" "$tree/bench/playbooks/hardening.yml"
 }
 changed() { sed -nE "s/^$host +: .*changed=([0-9]+).*/\1/p" "$work/last.log"; }
 keep_log() { [ -z "${PROFILE:-}" ] || { mkdir -p "$PROFILE"; cp "$work/last.log" "$PROFILE/$1.log"; }; }
