@@ -225,6 +225,8 @@ def test_role_converges_idempotent_and_waits_for_a_release(lab):
     rc, result = lab.play("tests/unit/deploy/converge.yml")
     assert rc == 0, failures(result)
     assert changed(result) == {"app1": 0, "app2": 0, "lb1": 0}
+    rc, checked = lab.play("tests/unit/deploy/converge.yml", "--check", "--diff")
+    assert rc == 0 and changed(checked) == {"app1": 0, "app2": 0, "lb1": 0}, failures(checked)
     for host in lab.hosts.values():
         enabled = docker("exec", host, "systemctl", "is-enabled", "notes.service", check=False).stdout.strip()
         active = docker("exec", host, "systemctl", "is-active", "notes.service", check=False).stdout.strip()
@@ -232,7 +234,7 @@ def test_role_converges_idempotent_and_waits_for_a_release(lab):
         mode = docker("exec", host, "stat", "-c", "%a %U %G", "/etc/notes/notes.env").stdout.split()
         assert mode == ["640", "root", "notes"]
     # The password is in the file (encoded), never in Ansible's output.
-    assert PASSWORD not in json.dumps(lab.first_converge) and PASSWORD not in json.dumps(result)
+    assert all(PASSWORD not in json.dumps(out) for out in [*lab.first_converge, result, checked])
 
 
 def test_first_deploy_then_a_new_version_under_load(lab):
@@ -264,6 +266,17 @@ def test_the_same_deploy_again_changes_nothing(lab):
     rc, result = lab.play("playbooks/deploy.yml", "-e", "lifecycle_version=1.1.0")
     assert rc == 0, failures(result)
     assert changed(result)["app1"] == 0 and changed(result)["app2"] == 0
+    # Check mode of the next version says what it would do and does nothing.
+    rc, result = lab.play("playbooks/deploy.yml", "-e", "lifecycle_version=1.0.0", "--check")
+    assert rc == 0, failures(result)
+    said = [
+        h["msg"]
+        for p in result["plays"]
+        for t in p["tasks"]
+        for h in t["hosts"].values()
+        if "would switch" in str(h.get("msg"))
+    ]
+    assert sorted(said) == ["app1: would switch 1.1.0 -> 1.0.0", "app2: would switch 1.1.0 -> 1.0.0"]
     assert started == {
         h: docker("exec", c, "systemctl", "show", "-P", "MainPID", "notes").stdout
         for h, c in lab.hosts.items()
