@@ -38,7 +38,7 @@ timed_run() {
   [[ $1 != *@* ]] || IFS=, read -r -a vars <<< "${1#*@}"
   for var in "${vars[@]}"; do extra+=(-e "$var"); done
   ANSIBLE_COLLECTIONS_PATH="$tree/.collections" ANSIBLE_FORCE_COLOR=0 \
-    ANSIBLE_CALLBACKS_ENABLED=${PROFILE:+ansible.posix.profile_tasks} \
+    ANSIBLE_CALLBACKS_ENABLED=${PROFILE:+ansible.posix.profile_tasks} PROFILE_TASKS_TASK_OUTPUT_LIMIT=all \
     timed "$work/last.log" ansible-playbook -i "$work/inventory.yml" "${extra[@]}" "$tree/bench/playbooks/hardening.yml"
 }
 changed() { sed -nE "s/^$host +: .*changed=([0-9]+).*/\1/p" "$work/last.log"; }
