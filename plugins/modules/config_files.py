@@ -481,7 +481,10 @@ class Run:
             changed = True
         elif action == "attributes":
             attr_diff = {}
-            if os.path.lexists(dest) or not module.check_mode:
+            if entry.get("unresolved"):  # check mode: owner or group not there yet
+                changed = True
+                attr_diff = dict(before={}, after=dict(owner=entry["owner"], group=entry["group"]))
+            elif os.path.lexists(dest) or not module.check_mode:
                 changed = module.set_fs_attributes_if_different(self.file_args(entry), False, diff=attr_diff)
             if changed and module._diff:
                 self.diffs.append(
@@ -503,6 +506,10 @@ class Run:
                 try:
                     lookup(value)
                 except KeyError:
+                    # In check mode an earlier task (the package that creates the user) would create it.
+                    if self.module.check_mode:
+                        entry["unresolved"] = True
+                        continue
                     self.fail(f"{entry['label']}: {name} {value!r} does not exist on this host")
         if entry["validate"]:
             try:

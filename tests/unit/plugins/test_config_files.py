@@ -171,6 +171,27 @@ def test_secret_content_is_masked_and_the_other_diffs_stay(project, ansible):
     assert ansible.results(data)["files"]["changed"] is False
 
 
+def test_owner_missing_fails_but_check_mode_reports_a_change(project, ansible):
+    """In check mode the package that creates the group would have run first: no failure, a change."""
+    out = project.root / "out"
+    (out / "existing").write_text("x\n")
+    playbook = project.play(
+        "owner",
+        f"""
+        - name: files
+          eightfold.devops.config_files:
+            files:
+              - {{dest: {out}/new, content: "x\\n", group: eightfold-no-such-group}}
+              - {{dest: {out}/existing, group: eightfold-no-such-group}}
+        """,
+    )
+    rc, check = one(ansible, playbook, "--check")
+    assert rc == 0 and check["changed_files"] == [f"{out}/new", f"{out}/existing"]
+    rc, real = one(ansible, playbook)
+    assert rc != 0 and "group 'eightfold-no-such-group' does not exist on this host" in real["msg"]
+    assert not (out / "new").exists()
+
+
 def test_validate_failure_leaves_every_file_unchanged(project, ansible):
     out = project.root / "out"
     (out / "first").write_text("valid\n")
