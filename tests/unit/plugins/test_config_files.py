@@ -171,8 +171,8 @@ def test_secret_content_is_masked_and_the_other_diffs_stay(project, ansible):
     assert ansible.results(data)["files"]["changed"] is False
 
 
-def test_owner_missing_fails_but_check_mode_reports_a_change(project, ansible):
-    """In check mode the package that creates the group would have run first: no failure, a change."""
+def test_owner_or_parent_missing_fails_but_check_mode_reports_a_change(project, ansible):
+    """In check mode the package that creates the group or directory would have run first: a change."""
     out = project.root / "out"
     (out / "existing").write_text("x\n")
     playbook = project.play(
@@ -187,6 +187,17 @@ def test_owner_missing_fails_but_check_mode_reports_a_change(project, ansible):
     )
     rc, check = one(ansible, playbook, "--check")
     assert rc == 0 and check["changed_files"] == [f"{out}/new", f"{out}/existing"]
+    parent = project.play(
+        "parent",
+        f"""
+        - name: files
+          eightfold.devops.config_files:
+            files:
+              - {{dest: {out}/made/by/a/package/x, content: "x\\n"}}
+        """,
+    )
+    rc, check = one(ansible, parent, "--check")
+    assert rc == 0 and check["changed_files"] == [f"{out}/made/by/a/package/x"]
     rc, real = one(ansible, playbook)
     assert rc != 0 and "group 'eightfold-no-such-group' does not exist on this host" in real["msg"]
     assert not (out / "new").exists()
