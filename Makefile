@@ -67,7 +67,8 @@ molecule: venv images ## every Molecule scenario (two at a time), or one: make m
 bench: venv images ## benchmarks (results go to docs/performance.md)
 	@for b in bench/*.sh; do echo "== $$b"; $$b; done
 
-test: lint sanity unit molecule ## everything CI runs
+test: lint sanity venv images ## everything CI runs (unit tests and Molecule side by side)
+	tools/test.sh
 
 clean: ## remove the venv and caches (not the images)
 	rm -rf $(VENV) .collections .cache .pytest_cache .ruff_cache
