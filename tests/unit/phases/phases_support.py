@@ -5,19 +5,14 @@ A module of its own (not conftest) so that test files import it by a unique name
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-from ansible_tools import ansible_env
+from ansible_tools import run_playbook
 
 ROOT = Path(__file__).resolve().parents[3]
 PLAYBOOKS = ROOT / "playbooks"
 SAMPLE_VERSION = (ROOT / "samples" / "notes" / "src" / "notes" / "VERSION").read_text().strip()
-BIN = Path(sys.executable).parent
 
 
 @dataclass
@@ -46,32 +41,17 @@ def playbook(
 ) -> Run:
     """ansible-playbook <name> (in playbooks/, or a path): json callback, EIGHTFOLD_LIFECYCLE_DIR set."""
     path = PLAYBOOKS / name if isinstance(name, str) else name
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", inventory, str(path), *args],
-        capture_output=True,
-        text=True,
-        env=ansible_env(EIGHTFOLD_LIFECYCLE_DIR=str(lifecycle_dir), ANSIBLE_SHOW_CUSTOM_STATS="1"),
+    run = run_playbook(
+        path,
+        *args,
+        inventory=inventory,
         cwd=lifecycle_dir.parent,
-        check=False,
         timeout=timeout,
+        EIGHTFOLD_LIFECYCLE_DIR=str(lifecycle_dir),
+        ANSIBLE_SHOW_CUSTOM_STATS="1",
     )
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible-playbook printed no JSON:\n{proc.stdout}\n{proc.stderr}")
-    results = {}
-    for play in data["plays"]:
-        for task in play["tasks"]:
-            for result in task["hosts"].values():
-                results.setdefault(task["task"]["name"], result)
-    return Run(
-        proc.returncode,
-        proc.stdout,
-        proc.stderr,
-        data.get("stats", {}),
-        data.get("global_custom_stats", {}),
-        results,
-    )
+    stats, custom_stats = run.data.get("stats", {}), run.data.get("global_custom_stats", {})
+    return Run(run.rc, run.stdout, run.stderr, stats, custom_stats, run.results)
 
 
 def snapshot(path: Path) -> dict[str, bytes]:

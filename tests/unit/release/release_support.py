@@ -14,10 +14,10 @@ import sys
 import tarfile
 from pathlib import Path
 
+import ansible_tools
 import pytest
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
-from ansible_tools import ansible_env
 
 ROOT = Path(__file__).resolve().parents[3]
 COLLECTIONS = ROOT / ".collections"
@@ -155,22 +155,5 @@ class Releases:
 
 def run_playbook(playbook: Path, *args: str, inventory: str = "localhost,"):
     """ansible-playbook with the json callback: (returncode, {task name: result of the first host})."""
-    proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", inventory, str(playbook), *args],
-        capture_output=True,
-        text=True,
-        env=ansible_env(),
-        cwd=playbook.parent,
-        check=False,
-        timeout=300,
-    )
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"ansible-playbook printed no JSON:\n{proc.stdout}\n{proc.stderr}")
-    results = {}
-    for play in data["plays"]:
-        for task in play["tasks"]:
-            for result in task["hosts"].values():
-                results[task["task"]["name"]] = result
-    return proc.returncode, results
+    run = ansible_tools.run_playbook(playbook, *args, inventory=inventory, cwd=playbook.parent, timeout=300)
+    return run.rc, run.results
