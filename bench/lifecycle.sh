@@ -14,8 +14,9 @@ work=$(mktemp -d)
 export ANSIBLE_FORCE_COLOR=0 EIGHTFOLD_LIFECYCLE_DIR=$work/lifecycle
 trap 'rm -rf "$work"' EXIT
 lb=eightfold-lab-lb1
-loadgen="python3 /usr/local/bin/eightfold-loadgen http://127.0.0.1/ --workers 4 --rate 60 --duration 900
-  --post-every 10 --stop-file /run/loadgen.stop --output /run/loadgen.json"
+# One line: sh -c would take a line break for the end of the command.
+loadgen="python3 /usr/local/bin/eightfold-loadgen http://127.0.0.1/ --workers 4 --rate 60 --duration 900"
+loadgen+=" --post-every 10 --stop-file /run/loadgen.stop --output /run/loadgen.json"
 
 play() { timed "$work/last.log" ansible-playbook "$@"; }
 # Commits VERSION=$1 on the lab repository's main line and tags it v$1.
@@ -37,7 +38,7 @@ load_start() {
 load_stop() {
   docker exec "$lb" touch /run/loadgen.stop
   for _ in $(seq 30); do docker exec "$lb" test -s /run/loadgen.json && break; sleep 1; done
-  docker exec "$lb" cat /run/loadgen.json | python3 -c 'import json, sys; r = json.load(sys.stdin); print(f"{r[\"failed\"]}/{r[\"total\"]}")'
+  docker exec "$lb" cat /run/loadgen.json | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["failed"], r["total"], sep="/")'
 }
 
 ansible-playbook playbooks/lab_down.yml >/dev/null
