@@ -55,6 +55,14 @@ options:
         O(session) user alone.
     type: list
     elements: str
+  locales:
+    description:
+      - Locale names (as in C(LANG), for example C(en_US.UTF-8)) to report as compiled or not.
+      - Compared with C(locale -a) the way glibc normalises a codeset, so C(en_US.UTF-8) is found as
+        C(en_US.utf8).
+    type: list
+    elements: str
+    default: []
   sshd_moduli_min_bits:
     description:
       - Also report the installed OpenSSH version (from the C(openssh-server) package version, no program
@@ -154,6 +162,11 @@ users:
   returned: when O(users) is given
   type: dict
   sample: {alice: {exists: true, groups: [alice, sudo], key_types: [ssh-ed25519], sudo: true}}
+locales:
+  description: For each requested locale, whether it is compiled (C(locale -a) lists it).
+  returned: always
+  type: dict
+  sample: {en_US.UTF-8: true, de_DE.UTF-8: false}
 sshd:
   description: C(version) of OpenSSH (major.minor, empty when openssh-server is not installed) and
     C(weak_moduli), the number of moduli under O(sshd_moduli_min_bits) bits.
@@ -324,6 +337,31 @@ def sshd_state(min_bits, moduli_path=SSH_MODULI, status=DPKG_STATUS):
     return {"version": match.group(1) if match else "", "weak_moduli": weak}
 
 
+def normalised_locale(name):
+    """The name locale -a uses: the codeset in lower case without punctuation (glibc's _nl_normalize_codeset)."""
+    base, dot, rest = name.partition(".")
+    if not dot:
+        return name
+    codeset, at, modifier = rest.partition("@")
+    codeset = "".join(char.lower() for char in codeset if char.isalnum())
+    if codeset.isdigit():
+        codeset = "iso" + codeset
+    return f"{base}.{codeset}{at}{modifier}"
+
+
+def locale_states(module, names):
+    if not names:
+        return {}
+    program = module.get_bin_path("locale")
+    compiled = set()
+    if program:
+        rc, out, err = module.run_command([program, "-a"], environ_update={"LC_ALL": "C"})
+        if rc != 0:
+            module.fail_json(msg=f"locale -a failed: {err.strip()}")
+        compiled = set(out.split())
+    return {name: normalised_locale(name) in compiled or name in compiled for name in names}
+
+
 def running(names):
     if not names:
         return {}
@@ -347,6 +385,7 @@ def main():
             "processes": {"type": "list", "elements": "str", "default": []},
             "session": {"type": "bool", "default": False},
             "users": {"type": "list", "elements": "str"},
+            "locales": {"type": "list", "elements": "str", "default": []},
             "sshd_moduli_min_bits": {"type": "int"},
         },
         supports_check_mode=True,
@@ -372,6 +411,7 @@ def main():
         paths={path: path_state(path) for path in module.params["paths"]},
         statoverrides=statoverrides(),
         processes=running(module.params["processes"]),
+        locales=locale_states(module, module.params["locales"]),
     )
 
 

@@ -66,6 +66,21 @@ def test_check_mode_reads_the_same(tmp_path, ansible):
         assert normal_result[key] == checked_result[key]
 
 
+def test_locales_are_found_under_their_normalised_name(tmp_path, ansible):
+    # locale -a always lists the built-in C and POSIX locales, and lists C.UTF-8 as C.utf8.
+    args = {"locales": ["C.UTF-8", "POSIX", "xx_XX.UTF-8"]}
+    _rc, data = ansible.run(write_playbook(tmp_path, args))
+    result = ansible.results(data)["Read the state"]
+    assert result["locales"] == {"C.UTF-8": True, "POSIX": True, "xx_XX.UTF-8": False}
+
+
+def test_locale_names_are_normalised_as_glibc_does():
+    assert host_state.normalised_locale("en_US.UTF-8") == "en_US.utf8"
+    assert host_state.normalised_locale("de_DE.ISO-8859-15@euro") == "de_DE.iso885915@euro"
+    assert host_state.normalised_locale("ja_JP.8859") == "ja_JP.iso8859"
+    assert host_state.normalised_locale("POSIX") == "POSIX"
+
+
 def test_a_relative_path_fails_naming_it(tmp_path, ansible):
     _rc, data = ansible.run(write_playbook(tmp_path, {"paths": ["/etc/passwd", "etc/shadow"]}))
     result = ansible.results(data)["Read the state"]
