@@ -338,7 +338,7 @@ def sshd_state(min_bits, moduli_path=SSH_MODULI, status=DPKG_STATUS):
 
 
 def normalised_locale(name):
-    """The name locale -a uses: the codeset in lower case without punctuation (glibc's _nl_normalize_codeset)."""
+    """The name locale -a lists: the codeset in lower case, letters and digits only, as glibc has it."""
     base, dot, rest = name.partition(".")
     if not dot:
         return name
