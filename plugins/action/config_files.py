@@ -1,15 +1,18 @@
 # Copyright: eightfold.devops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action for eightfold.devops.config_files: render every template on the controller, then one module call."""
+"""Action for eightfold.devops.config_files: render every template on the controller, then one module call -
+or none, when an earlier host_state read (option current) shows every file already as wanted."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.template import generate_ansible_template_vars
+from ansible_collections.eightfold.devops.plugins.modules.config_files import EntryError, check_entries
 
 try:  # ansible-core 2.19+: file contents are untrusted until marked as a template
     from ansible.template import trust_as_template
@@ -41,6 +44,12 @@ class ActionModule(ActionBase):
         files = args.get("files")
         if not isinstance(files, list):
             return fail("files must be a list of entries (dest, content or template, ...)")
+        current = args.pop("current", None)
+        if current is not None and not isinstance(current, dict):
+            return fail(
+                "current must be the files of an eightfold.devops.host_state read (a dictionary of path to "
+                f"state), not {type(current).__name__}"
+            )
 
         rendered = []
         for index, entry in enumerate(files):
@@ -62,9 +71,22 @@ class ActionModule(ActionBase):
             rendered.append(entry)
         args["files"] = rendered
 
-        module_result = self._execute_module(
-            module_name=MODULE, module_args=args, task_vars=task_vars, wrap_async=self._task.async_val
-        )
+        if current and all_as_read(rendered, current):
+            unchanged = [
+                dict(dest=e["dest"], state=e["state"], changed=False) for e in check_entries(rendered)
+            ]
+            module_result = dict(
+                changed=False,
+                files=unchanged,
+                changed_files=[],
+                diff=[],
+                skipped_module_call=True,
+                invocation={},
+            )
+        else:
+            module_result = self._execute_module(
+                module_name=MODULE, module_args=args, task_vars=task_vars, wrap_async=self._task.async_val
+            )
         # The rendered contents are large and may be sensitive: show the task's own arguments instead,
         # without the content of secret entries.
         if isinstance(module_result.get("invocation"), dict):
@@ -94,3 +116,33 @@ class ActionModule(ActionBase):
         if text is None:
             return ""
         return text if isinstance(text, str) else to_text(text)
+
+
+def all_as_read(entries, current):
+    """Whether the host_state read `current` (path -> file state) proves that no entry would change anything.
+
+    Conservative: whatever the read cannot prove (a path it did not read, a symbolic mode, a symlink, a file
+    it could not hash, input the module would reject) sends the call to the module, which decides on the host.
+    """
+    try:
+        checked = check_entries(entries)
+    except EntryError:
+        return False  # the module names the bad entry
+    return all(entry_as_read(entry, current.get(entry["dest"])) for entry in checked)
+
+
+def entry_as_read(entry, read):
+    if not isinstance(read, dict) or "exists" not in read:
+        return False
+    if entry["state"] == "absent":
+        return not read["exists"]
+    if not read["exists"]:
+        return entry["state"] == "file" and entry["content"] is None and entry["missing_ok"]
+    if read.get("type") != ("directory" if entry["state"] == "directory" else "file"):
+        return False
+    if entry["content"] is not None and read.get("sha256") != hashlib.sha256(entry["content"]).hexdigest():
+        return False
+    mode = entry["mode"]
+    if mode is not None and not (mode.isdigit() and int(mode, 8) == int(read.get("mode", "-1"), 8)):
+        return False
+    return all(entry[name] is None or entry[name] == read.get(name) for name in ("owner", "group"))

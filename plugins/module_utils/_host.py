@@ -1,7 +1,7 @@
 # Copyright: eightfold.devops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What eightfold modules read the same way about a host: its OS release, whether it is a container, which
-packages are installed and the state of systemd units.
+packages are installed, the state of systemd units and kernel parameters.
 
 `root` lets tests (and the audit of a mounted file system) point at another tree than /.
 """
@@ -90,4 +90,37 @@ def unit_states(module, units):
         props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         enabled = props.get("UnitFileState") or ("not-found" if props.get("LoadState") == "not-found" else "")
         states[unit] = {"enabled": enabled or "static", "active": props.get("ActiveState", "inactive")}
+    return states
+
+
+def sysctl_path(key, proc_sys="/proc/sys"):
+    """The /proc/sys entry of a kernel parameter: dots separate levels; a key with slashes is a path as is."""
+    relative = key if "/" in key else key.replace(".", "/")
+    return os.path.join(proc_sys, relative)
+
+
+def sysctl_writable(path):
+    """Whether a /proc/sys entry can be written: permission, and not on a read-only mount (a container)."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return not read_only and os.access(path, os.W_OK)
+
+
+def sysctl_states(keys, proc_sys="/proc/sys"):
+    """Per key: whether it exists on this kernel, its running value, whether it is writable."""
+    states = {}
+    for key in keys:
+        path = sysctl_path(key, proc_sys)
+        if not os.path.exists(path):
+            states[key] = {"exists": False}
+            continue
+        state = {"exists": True, "writable": sysctl_writable(path)}
+        try:
+            with open(path, "rb") as handle:
+                state["value"] = handle.read().decode("utf-8", "surrogateescape").strip()
+        except OSError:
+            pass  # write-only or not permitted: no value, so nobody takes it as unchanged
+        states[key] = state
     return states

@@ -90,6 +90,16 @@ options:
     description: Keep a timestamped copy of each file that is replaced or removed.
     type: bool
     default: false
+  current:
+    description:
+      - The RV(eightfold.devops.host_state#module:files) of a read made earlier in the play that covers these
+        paths. When it shows every entry already as wanted (content by SHA-256, type, mode, owner, group), the
+        action returns unchanged without a module call - what makes an unchanged run fast.
+      - Whatever the read cannot prove (a path it did not read, a symbolic mode, a symlink) is left to the
+        module, which looks on the host.
+      - Give it only when nothing that may have changed these files (a package install, an earlier task
+        writing them) ran since the read.
+    type: dict
 attributes:
   action:
     support: full
@@ -172,6 +182,10 @@ files:
       type: str
       returned: when a backup was made
   sample: [{"dest": "/etc/login.defs", "state": "file", "changed": true}]
+skipped_module_call:
+  description: True when O(current) proved that nothing would change, so the module did not run.
+  returned: when the module call was skipped
+  type: bool
 changed_files:
   description: The paths that changed, in order, for follow-up tasks (C('/etc/x' in result.changed_files)).
   returned: always
@@ -580,6 +594,7 @@ def main():
                 ),
             ),
             backup=dict(type="bool", default=False),
+            current=dict(type="dict"),  # used by the action plugin, which does not pass it on
         ),
         supports_check_mode=True,
     )

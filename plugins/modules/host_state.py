@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: host_state
-short_description: Read packages, units, mounts, paths and processes of a host in one call
+short_description: Read packages, units, mounts, files, kernel parameters and processes of a host in one call
 version_added: 0.1.0
 description:
   - Reads, without changing anything, the facts a role needs to decide what to do - which of the given
@@ -33,6 +33,30 @@ options:
     description: Absolute paths to report on - whether they exist, where their symlinks lead, mode and owner.
     type: list
     elements: path
+    default: []
+  files:
+    description:
+      - Absolute paths that a later M(eightfold.devops.config_files) call of the role manages - reported in
+        RV(files) with their type, mode, owner, group and the SHA-256 of a regular file's content.
+      - Given to that call as O(eightfold.devops.config_files#module:current), the read lets it skip its own
+        module call when every file is already as wanted - one call fewer on an unchanged host.
+    type: list
+    elements: path
+    default: []
+  file_attributes:
+    description:
+      - Like O(files), without the content hash - for files whose attributes a role manages and whose
+        content is none of its business (C(/etc/shadow)). Reported in RV(files) too.
+    type: list
+    elements: path
+    default: []
+  sysctls:
+    description:
+      - Kernel parameters (C(net.ipv4.ip_forward), or a path under C(/proc/sys) with slashes) to report -
+        whether they exist on this kernel, their running value and whether they can be written (not in a
+        container, where C(/proc/sys) is read-only). What M(eightfold.devops.sysctls) needs to skip its call.
+    type: list
+    elements: str
     default: []
   processes:
     description: Program names (as in /proc/PID/comm) to report as running or not.
@@ -141,6 +165,21 @@ paths:
   sample:
     /usr/bin/as:
       {exists: true, realpath: /usr/bin/x86_64-linux-gnu-as, mode: "0755", owner: root, group: root}
+files:
+  description: For each path of O(files) and O(file_attributes), whether it exists and, if it does, its
+    type (C(file), C(directory), C(link) - a symlink is not followed - or C(other)), permission bits,
+    owner, group and, for a regular file of O(files), the SHA-256 of its content.
+  returned: always
+  type: dict
+  sample:
+    /etc/login.defs:
+      {exists: true, type: file, mode: "0644", owner: root, group: root, sha256: "9f86d0...0f00a08"}
+sysctls:
+  description: For each key of O(sysctls), whether it exists and, if it does, whether it is writable and its
+    running value (left out when it cannot be read).
+  returned: always
+  type: dict
+  sample: {kernel.kptr_restrict: {exists: true, writable: false, value: "1"}}
 statoverrides:
   description: dpkg's permission overrides (C(dpkg-statoverride --list)) - path to owner, group and mode.
   returned: always
@@ -176,6 +215,7 @@ sshd:
 """
 
 import grp
+import hashlib
 import os
 import pwd
 import re
@@ -187,6 +227,7 @@ from ansible_collections.eightfold.devops.plugins.module_utils._host import (
     in_container,
     installed_packages,
     os_summary,
+    sysctl_states,
     unit_states,
 )
 
@@ -250,6 +291,33 @@ def path_state(path):
         "owner": name_of(pwd.getpwuid, st.st_uid),
         "group": name_of(grp.getgrgid, st.st_gid),
     }
+
+
+def file_state(path, digest=True):
+    """What config_files compares: type (of the path, not a link's target), attributes, content hash."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return {"exists": False}
+    kinds = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
+    kind = next((name for test, name in kinds if test(st.st_mode)), "other")
+    state = {
+        "exists": True,
+        "type": kind,
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+        "owner": name_of(pwd.getpwuid, st.st_uid),
+        "group": name_of(grp.getgrgid, st.st_gid),
+    }
+    if kind == "file" and digest:
+        sha256 = hashlib.sha256()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 16), b""):
+                    sha256.update(block)
+        except OSError:  # unreadable: no hash, so config_files looks for itself
+            return state
+        state["sha256"] = sha256.hexdigest()
+    return state
 
 
 def statoverrides():
@@ -382,7 +450,10 @@ def main():
             "packages": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "paths": {"type": "list", "elements": "path", "default": []},
+            "files": {"type": "list", "elements": "path", "default": []},
+            "file_attributes": {"type": "list", "elements": "path", "default": []},
             "processes": {"type": "list", "elements": "str", "default": []},
+            "sysctls": {"type": "list", "elements": "str", "default": []},
             "session": {"type": "bool", "default": False},
             "users": {"type": "list", "elements": "str"},
             "locales": {"type": "list", "elements": "str", "default": []},
@@ -390,9 +461,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    relative = [path for path in module.params["paths"] if not os.path.isabs(path)]
-    if relative:
-        module.fail_json(msg=f"paths must be absolute: {', '.join(relative)}")
+    for option in ("paths", "files", "file_attributes"):
+        relative = [path for path in module.params[option] if not os.path.isabs(path)]
+        if relative:
+            module.fail_json(msg=f"{option} must be absolute: {', '.join(relative)}")
     extra = {"session": ssh_session()} if module.params["session"] else {}
     if module.params["users"] is not None:
         names = list(dict.fromkeys(module.params["users"] + [extra.get("session", {}).get("user", "")]))
@@ -409,8 +481,13 @@ def main():
         units=unit_states(module, module.params["units"]),
         mounts=mounts(),
         paths={path: path_state(path) for path in module.params["paths"]},
+        files={
+            **{path: file_state(path, digest=False) for path in module.params["file_attributes"]},
+            **{path: file_state(path) for path in module.params["files"]},
+        },
         statoverrides=statoverrides(),
         processes=running(module.params["processes"]),
+        sysctls=sysctl_states(module.params["sysctls"]),
         locales=locale_states(module, module.params["locales"]),
     )
 

@@ -60,7 +60,20 @@ options:
         V(false) makes that a failure, V(true) only reports them (they are still written to the file).
     type: bool
     default: false
+  current:
+    description:
+      - An M(eightfold.devops.host_state) read made earlier in the play with these keys in its
+        O(eightfold.devops.host_state#module:sysctls) and O(path) in its
+        O(eightfold.devops.host_state#module:files). When it shows the file as wanted and every key either
+        at its value, missing (with O(ignore_missing=true)) or deferred (read-only in a container), the
+        action returns the same result without a module call - what makes an unchanged run fast.
+      - Whatever the read cannot prove is left to the module. Give it only when nothing that may have
+        changed the file or the parameters ran since the read.
+    type: dict
 attributes:
+  action:
+    support: full
+    description: An action plugin skips the module call when O(current) shows nothing to do.
   check_mode:
     support: full
     description: Reports what would be written and applied without changing the file or the kernel.
@@ -137,6 +150,10 @@ missing:
   type: list
   elements: str
   sample: ["net.ipv6.conf.all.accept_ra"]
+skipped_module_call:
+  description: True when O(current) proved that nothing would change, so the module did not run.
+  returned: when the module call was skipped
+  type: bool
 container:
   description: Whether the host was taken for a container.
   returned: always
@@ -158,7 +175,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container
+from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, sysctl_path
+from ansible_collections.eightfold.devops.plugins.module_utils._host import sysctl_writable as writable
 
 # Where kernel parameters and container markers are read; tests point these at a fake tree.
 PROC_SYS = "/proc/sys"
@@ -198,8 +216,7 @@ def normalise(value):
 
 
 def proc_path(key):
-    relative = key if "/" in key else key.replace(".", "/")
-    return os.path.join(PROC_SYS, relative)
+    return sysctl_path(key, PROC_SYS)
 
 
 def check_key(key):
@@ -213,15 +230,6 @@ def check_key(key):
 def read_text(path):
     with open(path, "rb") as handle:
         return to_text(handle.read(), errors="surrogate_or_strict")
-
-
-def writable(path):
-    """Whether a /proc/sys entry can be written: permission, and not on a read-only mount (a container)."""
-    try:
-        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-    return not read_only and os.access(path, os.W_OK)
 
 
 def write_proc(path, value):
@@ -241,6 +249,7 @@ def run_module():
             runtime=dict(type="str", default="auto", choices=["auto", "always", "never"]),
             container=dict(type="str", default="auto", choices=["auto", "true", "false"]),
             ignore_missing=dict(type="bool", default=False),
+            current=dict(type="dict"),  # used by the action plugin, which does not pass it on
         ),
         supports_check_mode=True,
     )

@@ -391,3 +391,105 @@ def test_directory_then_file_inside_in_check_mode(project, ansible):
     assert rc == 0 and (out / "a" / "b" / "c.conf").read_text() == "c\n"
     assert stat.S_IMODE((out / "a" / "b").stat().st_mode) == 0o700
     assert stat.S_IMODE((out / "a").stat().st_mode) == 0o755
+
+
+READ_THEN_WRITE = """
+- name: read
+  eightfold.devops.host_state:
+    files: ["{{ out }}/conf.d", "{{ out }}/conf.d/app.conf", "{{ out }}/plain.conf", "{{ out }}/gone"]
+  register: read
+- name: files
+  eightfold.devops.config_files:
+    files:
+      - dest: "{{ out }}/conf.d"
+        state: directory
+        mode: "0750"
+      - dest: "{{ out }}/conf.d/app.conf"
+        content: "{{ app_content | default('app') }}\\n"
+        mode: "{{ app_mode | default('0600') }}"
+      - dest: "{{ out }}/plain.conf"
+        mode: "0644"
+        missing_ok: true
+      - dest: "{{ out }}/gone"
+        state: absent
+    current: "{{ read.files }}"
+"""
+
+
+def test_a_read_that_shows_every_file_as_wanted_skips_the_module_call(project, ansible):
+    playbook = project.play("read", READ_THEN_WRITE)
+    rc, first = one(ansible, playbook)
+    assert rc == 0, first.get("msg")
+    assert first["changed"] is True and "skipped_module_call" not in first  # the read showed nothing yet
+    rc, again = one(ansible, playbook)
+    assert rc == 0, again.get("msg")
+    assert again["changed"] is False and again["skipped_module_call"] is True
+    assert again["changed_files"] == [] and [f["changed"] for f in again["files"]] == [False] * 4
+    rc, checked = one(ansible, playbook, "--check")
+    assert checked["changed"] is False and checked["skipped_module_call"] is True
+
+
+@pytest.mark.parametrize(
+    "what, extra",
+    [
+        ("content", ["-e", "app_content=other"]),
+        ("mode", ["-e", "app_mode=0640"]),
+        ("symbolic mode, which the read cannot prove", ["-e", "app_mode=u=rw"]),
+    ],
+)
+def test_what_the_read_cannot_prove_unchanged_goes_to_the_module(project, ansible, what, extra):
+    playbook = project.play("read", READ_THEN_WRITE)
+    assert one(ansible, playbook)[0] == 0
+    rc, result = one(ansible, playbook, *extra)
+    assert rc == 0, result.get("msg")
+    assert "skipped_module_call" not in result, what
+    assert result["changed"] is (what != "symbolic mode, which the read cannot prove")
+
+
+def test_a_file_changed_behind_the_read_is_written(project, ansible):
+    playbook = project.play("read", READ_THEN_WRITE)
+    assert one(ansible, playbook)[0] == 0
+    app = project.root / "out" / "conf.d" / "app.conf"
+    app.write_text("edited by hand\n")
+    rc, result = one(ansible, playbook)
+    assert rc == 0 and result["changed_files"] == [str(app)]
+    assert app.read_text() == "app\n"
+
+
+def test_a_path_the_read_left_out_goes_to_the_module(project, ansible):
+    playbook = project.play(
+        "partial",
+        """
+        - name: read
+          eightfold.devops.host_state:
+            files: ["{{ out }}/one"]
+          register: read
+        - name: files
+          eightfold.devops.config_files:
+            files:
+              - {dest: "{{ out }}/one", content: "1\\n"}
+              - {dest: "{{ out }}/two", content: "2\\n"}
+            current: "{{ read.files }}"
+        """,
+    )
+    assert one(ansible, playbook)[0] == 0
+    (project.root / "out" / "two").write_text("changed\n")
+    rc, result = one(ansible, playbook)
+    assert rc == 0 and "skipped_module_call" not in result
+    assert result["changed_files"] == [str(project.root / "out" / "two")]
+
+
+def test_current_that_is_not_a_read_fails_naming_it(project, ansible):
+    playbook = project.play(
+        "bad_current",
+        """
+        - name: files
+          eightfold.devops.config_files:
+            files: [{dest: "{{ out }}/one", content: "1\\n"}]
+            current: [not, a, read]
+        """,
+    )
+    rc, result = one(ansible, playbook)
+    assert rc != 0
+    assert result["msg"].startswith("current must be the files of an eightfold.devops.host_state read")
+    assert not (project.root / "out" / "one").exists()

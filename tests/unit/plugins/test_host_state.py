@@ -1,7 +1,9 @@
 """eightfold.devops.host_state: what a role decides on, read in one call and without changing anything."""
 
+import hashlib
 from pathlib import Path
 
+import pytest
 from ansible_collections.eightfold.devops.plugins.module_utils._host import installed_packages
 from ansible_collections.eightfold.devops.plugins.modules import host_state
 
@@ -56,6 +58,35 @@ def test_reports_packages_paths_mounts_and_processes(tmp_path, ansible):
     assert result["mounts"]["/proc"]["fstype"] == "proc"
 
 
+def test_files_report_type_attributes_and_content_hash_without_following_links(tmp_path, ansible):
+    conf = tmp_path / "app.conf"
+    conf.write_bytes(b"value = 1\n")
+    conf.chmod(0o640)
+    link = tmp_path / "link"
+    link.symlink_to(conf)
+    shadow = tmp_path / "shadow"
+    shadow.write_text("secret\n")
+    args = {
+        "files": [str(conf), str(link), str(tmp_path), str(tmp_path / "missing")],
+        "file_attributes": [str(shadow)],
+    }
+    rc, data = ansible.run(write_playbook(tmp_path, args))
+    files = ansible.results(data)["Read the state"]["files"]
+    assert rc == 0
+    assert files[str(conf)] == {
+        "exists": True,
+        "type": "file",
+        "mode": "0640",
+        "owner": "root",
+        "group": "root",
+        "sha256": hashlib.sha256(b"value = 1\n").hexdigest(),
+    }
+    assert files[str(link)]["type"] == "link" and "sha256" not in files[str(link)]
+    assert files[str(tmp_path)]["type"] == "directory"
+    assert files[str(tmp_path / "missing")] == {"exists": False}
+    assert files[str(shadow)]["type"] == "file" and "sha256" not in files[str(shadow)]
+
+
 def test_check_mode_reads_the_same(tmp_path, ansible):
     args = {"packages": ["dpkg"], "paths": [str(tmp_path)]}
     _rc, normal = ansible.run(write_playbook(tmp_path, args))
@@ -81,11 +112,12 @@ def test_locale_names_are_normalised_as_glibc_does():
     assert host_state.normalised_locale("POSIX") == "POSIX"
 
 
-def test_a_relative_path_fails_naming_it(tmp_path, ansible):
-    _rc, data = ansible.run(write_playbook(tmp_path, {"paths": ["/etc/passwd", "etc/shadow"]}))
+@pytest.mark.parametrize("option", ["paths", "files", "file_attributes"])
+def test_a_relative_path_fails_naming_it(tmp_path, ansible, option):
+    _rc, data = ansible.run(write_playbook(tmp_path, {option: ["/etc/passwd", "etc/shadow"]}))
     result = ansible.results(data)["Read the state"]
     assert result["failed"] is True
-    assert result["msg"] == "paths must be absolute: etc/shadow"
+    assert result["msg"] == f"{option} must be absolute: etc/shadow"
 
 
 def test_statoverrides_are_read_from_dpkg_database(tmp_path, monkeypatch):

@@ -7,7 +7,9 @@ import stat
 
 import pytest
 from ansible.module_utils import basic
-from ansible_collections.eightfold.devops.plugins.modules import sysctls
+from ansible_collections.eightfold.devops.plugins.action import sysctls as action
+from ansible_collections.eightfold.devops.plugins.module_utils import _host
+from ansible_collections.eightfold.devops.plugins.modules import host_state, sysctls
 
 KERNEL = {
     "kernel/kptr_restrict": "0",
@@ -229,3 +231,75 @@ def test_missing_directory_is_named(host):
     path = str(host.root / "nowhere" / "x.conf")
     result = host.run(path=path, settings=SETTINGS)
     assert result["failed"] and f"the directory {os.path.dirname(path)}" in result["msg"]
+
+
+# The action skips the module call when a host_state read proves the module would change nothing; its
+# result must then be the module's own.
+def read_of(host, settings, container=False):
+    """What eightfold.devops.host_state reports for these keys and the file, on the fake kernel."""
+    return {
+        "container": container,
+        "files": {str(host.path): host_state.file_state(str(host.path))},
+        "sysctls": _host.sysctl_states(settings, proc_sys=str(host.root / "proc" / "sys")),
+    }
+
+
+def without_reasons(result):
+    return dict(result, deferred=sorted(result["deferred"]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"settings": SETTINGS},
+        {"settings": dict(SETTINGS, **{"net.bridge.x": 1}), "ignore_missing": True},
+        {"settings": {"vm.swappiness": 10}, "runtime": "never"},
+    ],
+)
+def test_a_read_of_the_converged_host_gives_the_module_result_without_the_call(host, args):
+    host.run(**args)
+    expected = host.run(**args)
+    assert expected["changed"] is False
+    as_read = action.result_as_read(dict(args, path=str(host.path)), read_of(host, args["settings"]))
+    assert as_read == {k: v for k, v in expected.items() if k in as_read}
+    keys = {"changed", "path", "file_changed", "applied", "deferred", "missing", "container", "diff"}
+    assert set(as_read) == keys
+
+
+def test_in_a_container_the_read_gives_the_deferred_keys(host, monkeypatch):
+    (host.root / ".dockerenv").touch()
+    read_only(monkeypatch)
+    monkeypatch.setattr(_host, "sysctl_writable", lambda path: False)
+    host.run(settings=SETTINGS)
+    expected = host.run(settings=SETTINGS)
+    as_read = action.result_as_read(
+        {"settings": SETTINGS, "path": str(host.path)}, read_of(host, SETTINGS, container=True)
+    )
+    assert without_reasons(as_read) == without_reasons({k: v for k, v in expected.items() if k in as_read})
+
+
+@pytest.mark.parametrize(
+    "what, change",
+    [
+        ("a value to apply", lambda host: (host.root / "proc/sys/vm/swappiness").write_text("10\n")),
+        ("the file edited", lambda host: host.path.write_text("vm.swappiness = 1\n")),
+        ("the file's mode", lambda host: host.path.chmod(0o600)),
+        ("no file", lambda host: host.path.unlink()),
+    ],
+)
+def test_what_the_read_cannot_prove_unchanged_goes_to_the_module(host, what, change):
+    host.run(settings=SETTINGS)
+    change(host)
+    args = {"settings": SETTINGS, "path": str(host.path)}
+    assert action.result_as_read(args, read_of(host, SETTINGS)) is None, what
+    assert host.run(**args)["changed"] is True
+
+
+def test_a_read_without_a_key_or_with_bad_input_goes_to_the_module(host):
+    host.run(settings=SETTINGS)
+    args = {"settings": dict(SETTINGS, **{"kernel.dmesg_restrict": 1}), "path": str(host.path)}
+    assert action.result_as_read(args, read_of(host, SETTINGS)) is None
+    missing = {"settings": dict(SETTINGS, **{"net.bridge.x": 1}), "path": str(host.path)}
+    assert action.result_as_read(missing, read_of(host, missing["settings"])) is None  # the module fails
+    bad = {"settings": {"kernel.kptr_restrict": [1]}, "path": str(host.path)}
+    assert action.result_as_read(bad, read_of(host, SETTINGS)) is None
