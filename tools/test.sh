@@ -24,4 +24,11 @@ else
   echo "unit tests: FAILED (rc $unit_rc); their log:"
   cat "$unit_log"
 fi
+# CI keeps only the tail of the output: name the failed scenarios and their errors last.
+for failed in .cache/molecule-logs/*.failed; do
+  [[ -e $failed ]] || continue
+  scenario=$(basename "$failed" .failed)
+  echo "molecule $scenario: FAILED (rc $(cat "$failed")); its errors (full log printed above):"
+  grep -E -A3 '^(fatal|failed):|^ERROR|FAILED!|Traceback|Error:' ".cache/molecule-logs/$scenario.log" | cut -c1-400 | tail -n 40
+done
 [[ $molecule_rc == 0 && $unit_rc == 0 ]]
