@@ -446,6 +446,33 @@ def test_what_the_read_cannot_prove_unchanged_goes_to_the_module(project, ansibl
     assert result["changed"] is (what != "symbolic mode, which the read cannot prove")
 
 
+def test_a_read_of_the_read_paths_filter_proves_the_call_unchanged(project, ansible):
+    playbook = project.play(
+        "read_paths",
+        """
+        - vars:
+            entries:
+              - {dest: "{{ out }}/d", state: directory, mode: "0750"}
+              - {dest: "{{ out }}/d/a.conf", content: "a\\n", mode: "0640"}
+              - {dest: "{{ out }}/d/old", state: absent}
+          block:
+            - name: read
+              eightfold.devops.host_state:
+                files: "{{ entries | eightfold.devops.read_paths }}"
+                file_attributes: "{{ entries | eightfold.devops.read_paths(content=false) }}"
+              register: read
+            - name: files
+              eightfold.devops.config_files:
+                files: "{{ entries }}"
+                current: "{{ read.files }}"
+        """,
+    )
+    assert one(ansible, playbook)[0] == 0
+    rc, again = one(ansible, playbook)
+    assert rc == 0, again.get("msg")
+    assert again["changed"] is False and again["skipped_module_call"] is True
+
+
 def test_a_file_changed_behind_the_read_is_written(project, ansible):
     playbook = project.play("read", READ_THEN_WRITE)
     assert one(ansible, playbook)[0] == 0
