@@ -71,10 +71,9 @@ class ActionModule(ActionBase):
             rendered.append(entry)
         args["files"] = rendered
 
-        if current and all_as_read(rendered, current):
-            unchanged = [
-                dict(dest=e["dest"], state=e["state"], changed=False) for e in check_entries(rendered)
-            ]
+        checked = entries_as_read(rendered, current) if current else None
+        if checked is not None:
+            unchanged = [dict(dest=e["dest"], state=e["state"], changed=False) for e in checked]
             module_result = dict(
                 changed=False,
                 files=unchanged,
@@ -118,8 +117,9 @@ class ActionModule(ActionBase):
         return text if isinstance(text, str) else to_text(text)
 
 
-def all_as_read(entries, current):
-    """Whether the host_state read `current` (path -> file state) proves that no entry would change anything.
+def entries_as_read(entries, current):
+    """The entries as the module checks them when the host_state read `current` (path -> file state) proves
+    that none would change anything, else None.
 
     Conservative: whatever the read cannot prove (a path it did not read, a symbolic mode, a symlink, a file
     it could not hash, input the module would reject) sends the call to the module, which decides on the host.
@@ -127,8 +127,8 @@ def all_as_read(entries, current):
     try:
         checked = check_entries(entries)
     except EntryError:
-        return False  # the module names the bad entry
-    return all(entry_as_read(entry, current.get(entry["dest"])) for entry in checked)
+        return None  # the module names the bad entry
+    return checked if all(entry_as_read(entry, current.get(entry["dest"])) for entry in checked) else None
 
 
 def entry_as_read(entry, read):
