@@ -25,22 +25,36 @@ for scenario in "${scenarios[@]}"; do
   [[ -f extensions/molecule/$scenario/molecule.yml ]] || { echo "no scenario $scenario" >&2; exit 64; }
 done
 
+# A scenario that fails is run once more (molecule test starts by destroying what the first attempt left):
+# CI has failed now and then in a scenario that passed in the runs before and after with the same roles,
+# two scenarios and the unit tests loading one Docker engine. A pass on the second attempt is not hidden:
+# <scenario>.flaky keeps the first attempt's log and tools/test.sh prints its errors at the end of CI.
+attempt() {
+  molecule test --scenario-name "$1" > ".cache/molecule-logs/$1.log" 2>&1
+}
+
 run_one() {
   local scenario=$1 start rc
   start=$(date +%s)
+  rm -f ".cache/molecule-logs/$scenario.failed" ".cache/molecule-logs/$scenario.flaky"
   echo "molecule $scenario: started"
-  rm -f ".cache/molecule-logs/$scenario.failed"
-  if molecule test --scenario-name "$scenario" > ".cache/molecule-logs/$scenario.log" 2>&1; then rc=0; else rc=$?; fi
+  if attempt "$scenario"; then rc=0; else rc=$?; fi
+  if [[ $rc != 0 ]]; then
+    echo "molecule $scenario: failed (rc $rc) after $(( $(date +%s) - start )) s; running it once more"
+    mv ".cache/molecule-logs/$scenario.log" ".cache/molecule-logs/$scenario.flaky"
+    if attempt "$scenario"; then rc=0; else rc=$?; fi
+  fi
   if [[ $rc == 0 ]]; then
     echo $(( $(date +%s) - start )) > ".cache/molecule-logs/$scenario.seconds"
     echo "molecule $scenario: passed in $(( $(date +%s) - start )) s"
   else
     echo "$rc" > ".cache/molecule-logs/$scenario.failed"
+    mv ".cache/molecule-logs/$scenario.flaky" ".cache/molecule-logs/$scenario.first.log"
     echo "molecule $scenario: FAILED (rc $rc) after $(( $(date +%s) - start )) s; its log:"
     sed "s/^/[$scenario] /" ".cache/molecule-logs/$scenario.log" | tail -n 400
   fi
   return "$rc"
 }
-export -f run_one
+export -f attempt run_one
 
 printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}

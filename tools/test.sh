@@ -24,11 +24,19 @@ else
   echo "unit tests: FAILED (rc $unit_rc); their log:"
   cat "$unit_log"
 fi
-# CI keeps only the tail of the output: name the failed scenarios and their errors last.
+# CI keeps only the tail of the output: name the flaky and the failed scenarios and their errors last.
+errors() {
+  grep -E -A3 '^(fatal|failed):|^ERROR|FAILED!|Traceback|Error:' "$1" | cut -c1-400 | tail -n "$2"
+}
+for flaky in .cache/molecule-logs/*.flaky; do
+  [[ -e $flaky ]] || continue
+  echo "molecule $(basename "$flaky" .flaky): FLAKY - failed once, then ran again; the first attempt's errors:"
+  errors "$flaky" 20
+done
 for failed in .cache/molecule-logs/*.failed; do
   [[ -e $failed ]] || continue
   scenario=$(basename "$failed" .failed)
   echo "molecule $scenario: FAILED (rc $(cat "$failed")); its errors (full log printed above):"
-  grep -E -A3 '^(fatal|failed):|^ERROR|FAILED!|Traceback|Error:' ".cache/molecule-logs/$scenario.log" | cut -c1-400 | tail -n 40
+  errors ".cache/molecule-logs/$scenario.log" 40
 done
 [[ $molecule_rc == 0 && $unit_rc == 0 ]]
