@@ -153,8 +153,9 @@ def alert_matches(wanted, alert):
     return all(alert["labels"].get(key) == str(value) for key, value in wanted.items())
 
 
-def evaluate(targets, alerts, expected=(), expect_alerts=()):
-    """What the module reports: up and down targets, the expected ones missing, firing and awaited alerts."""
+def evaluate(targets, alerts, expected=(), expect_alerts=(), fail_severities=()):
+    """What the module reports: up and down targets, the expected ones missing, firing, awaited and failing
+    alerts (firing with a severity of fail_severities, unless expect_alerts asks for them)."""
     up = [target_key(t) for t in targets if t["health"] == "up"]
     if expected:
         considered = [t for t in targets if any(matches(e, t) for e in expected)]
@@ -169,6 +170,11 @@ def evaluate(targets, alerts, expected=(), expect_alerts=()):
     firing = [a for a in alerts if a["state"] == "firing"]
     pending = [a for a in alerts if a["state"] == "pending"]
     awaited = [w for w in expect_alerts if not any(alert_matches(w, a) for a in firing)]
+    failing = [
+        a
+        for a in firing
+        if a["labels"].get("severity") in fail_severities and not any(alert_matches(w, a) for w in expect_alerts)
+    ]
     return {
         "up": up,
         "down": down,
@@ -176,6 +182,7 @@ def evaluate(targets, alerts, expected=(), expect_alerts=()):
         "alerts": firing,
         "pending_alerts": pending,
         "awaited_alerts": awaited,
+        "failing_alerts": failing,
         "summary": {
             "targets": len(targets),
             "up": len(up),
@@ -201,5 +208,11 @@ def describe_problems(state, waited):
         listed = ", ".join(json.dumps(w, sort_keys=True) for w in state["awaited_alerts"])
         firing = ", ".join(sorted({a["alertname"] for a in state["alerts"]})) or "none"
         parts.append(f"alerts not firing: {listed} (firing: {firing})")
+    if state["failing_alerts"]:
+        listed = ", ".join(
+            f"{a['alertname']} ({a['labels']['severity']}) for {a['labels'].get('instance', 'the fleet')}"
+            for a in state["failing_alerts"]
+        )
+        parts.append(f"alerts firing: {listed}")
     prefix = f"after waiting {waited:.0f} s, " if waited else ""
     return prefix + "; ".join(parts)

@@ -14,9 +14,9 @@ description:
   - Reads the active targets (C(/api/v1/targets)) and alerts (C(/api/v1/alerts)) of a Prometheus server
     through its HTTP API and reports which targets are up, which are not (with Prometheus' last scrape
     error), which expected ones Prometheus does not know, and which alerts fire or are pending.
-  - With O(wait_timeout), asks again every O(interval) seconds until every expected target is up and every
-    alert of O(expect_alerts) fires, and fails after the timeout naming the targets that are not up and
-    their last error.
+  - With O(wait_timeout), asks again every O(interval) seconds until every expected target is up, every
+    alert of O(expect_alerts) fires and no alert of a severity in O(fail_severities) fires, and fails after
+    the timeout naming the targets that are not up with their last error, and the alerts.
   - Optionally runs instant queries (O(queries)) and returns their values per instance, for health reports.
   - Only reads; it runs the same in check mode. Uses the Python standard library only.
 author: eightfold.devops maintainers (@eightfold)
@@ -61,6 +61,15 @@ options:
     type: list
     elements: raw
     default: []
+  fail_severities:
+    description:
+      - Severities (the alert's C(severity) label) that must not fire, for example V([critical]). With
+        O(wait_timeout) the module waits for such alerts to clear (a problem that was just fixed keeps its
+        alert until Prometheus' next scrape and rule evaluation); those still firing at the end make the
+        result unhealthy (RV(failing_alerts)). An alert that O(expect_alerts) asks for is not counted.
+    type: list
+    elements: str
+    default: []
   require_up:
     description:
       - Fail when an expected target is not up or missing (after O(wait_timeout)). With V(false) the module
@@ -70,12 +79,13 @@ options:
   report_only:
     description:
       - Wait like O(require_up=true) does, but report what is unhealthy (RV(healthy), RV(down), RV(missing),
-        RV(awaited_alerts)) instead of failing. Errors reaching the API still fail.
+        RV(awaited_alerts), RV(failing_alerts)) instead of failing. Errors reaching the API still fail.
     type: bool
     default: false
   wait_timeout:
     description:
-      - Seconds to wait for every expected target to be up and every expected alert to fire; 0 - ask once.
+      - Seconds to wait for every expected target to be up, every expected alert to fire and the alerts of
+        O(fail_severities) to clear; 0 - ask once.
     type: int
     default: 0
   interval:
@@ -108,6 +118,11 @@ EXAMPLES = r"""
   eightfold.devops.prometheus_check:
     wait_timeout: 60
   register: health
+
+- name: Wait until every target is up and no critical alert fires, after a deploy
+  eightfold.devops.prometheus_check:
+    fail_severities: [critical]
+    wait_timeout: 60
 
 - name: Check that a stopped exporter is reported down and its alert fires
   eightfold.devops.prometheus_check:
@@ -166,6 +181,11 @@ awaited_alerts:
   returned: always
   type: list
   elements: dict
+failing_alerts:
+  description: The firing alerts with a severity of O(fail_severities) (not asked for by O(expect_alerts)).
+  returned: always
+  type: list
+  elements: dict
 figures:
   description: Values of O(queries) by instance, then by query name (series without an instance under C(_)).
   returned: always
@@ -181,7 +201,7 @@ summary:
   type: dict
   sample: {targets: 4, up: 4, down: 0, missing: 0, firing: 0, pending: 0}
 healthy:
-  description: Every expected target is up and every expected alert fires.
+  description: Every expected target is up, every expected alert fires and no alert of O(fail_severities) fires.
   returned: always
   type: bool
 waited:
@@ -230,6 +250,7 @@ def main():
             targets=dict(type="list", elements="str", default=[]),
             jobs=dict(type="list", elements="str", default=[]),
             expect_alerts=dict(type="list", elements="raw", default=[]),
+            fail_severities=dict(type="list", elements="str", default=[]),
             require_up=dict(type="bool", default=True),
             report_only=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=0),
@@ -271,13 +292,13 @@ def main():
                 module.fail_json(msg=str(exc), waited=round(time.monotonic() - start, 1))
             time.sleep(min(p["interval"], max(deadline - time.monotonic(), 0)))
             continue
-        state = evaluate(targets, alerts, p["targets"], expect_alerts)
+        state = evaluate(targets, alerts, p["targets"], expect_alerts, p["fail_severities"])
         targets_ok = not p["require_up"] or not (state["down"] or state["missing"])
         # Without explicit targets there must be some: an empty server is not a healthy one.
         if p["require_up"] and not p["targets"] and not targets:
             targets_ok = False
             state["missing"] = ["(any target)"]
-        healthy = targets_ok and not state["awaited_alerts"]
+        healthy = targets_ok and not state["awaited_alerts"] and not state["failing_alerts"]
         if healthy or time.monotonic() >= deadline:
             break
         time.sleep(min(p["interval"], max(deadline - time.monotonic(), 0)))

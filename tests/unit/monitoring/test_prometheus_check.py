@@ -109,6 +109,53 @@ def test_an_alert_that_never_fires_fails_naming_it(prometheus, run_module):
     assert 'alerts not firing: {"alertname": "InstanceDown"} (firing: DiskAlmostFull)' in result["msg"]
 
 
+def test_waits_until_a_critical_alert_clears(prometheus, run_module):
+    # As right after a deploy: the backend that had no server still alerts for the first two looks.
+    prometheus.targets = [target("haproxy", "lb1")]
+    prometheus.alerts = lambda count: (
+        [alert("HaproxyBackendDown", instance="lb1", severity="critical")] if count < 4 else []
+    )
+    result = run_module(url=prometheus.url, wait_timeout=20, interval=1, fail_severities=["critical"])
+    assert not result.get("failed"), result
+    assert result["healthy"] is True
+    assert result["alerts"] == [] and result["failing_alerts"] == []
+    assert 1 <= result["waited"] < 10
+
+
+def test_a_critical_alert_that_stays_fails_naming_it_other_severities_and_expected_ones_do_not(
+    prometheus, run_module
+):
+    prometheus.targets = [target("node", "web1"), target("postgres", "db1")]
+    prometheus.alerts = [
+        alert("PostgresqlDown", instance="db1", severity="critical"),
+        alert("InstanceDown", instance="web9", severity="critical"),
+        alert("DiskAlmostFull", instance="web1", severity="warning"),
+    ]
+    start = time.monotonic()
+    result = run_module(
+        url=prometheus.url,
+        wait_timeout=2,
+        interval=1,
+        fail_severities=["critical"],
+        expect_alerts=[{"alertname": "InstanceDown", "instance": "web9"}],
+    )
+    assert time.monotonic() - start >= 1.5
+    assert result["failed"] is True
+    assert result["msg"] == "after waiting 2 s, alerts firing: PostgresqlDown (critical) for db1"
+    assert [a["alertname"] for a in result["failing_alerts"]] == ["PostgresqlDown"]
+
+    # Without fail_severities firing alerts are reported, not waited for.
+    result = run_module(url=prometheus.url)
+    assert not result.get("failed"), result
+    assert result["failing_alerts"] == [] and result["summary"]["firing"] == 3
+
+    # report_only: the same verdict, as data.
+    result = run_module(url=prometheus.url, fail_severities=["critical"], report_only=True)
+    assert not result.get("failed"), result
+    assert result["healthy"] is False
+    assert "alerts firing: InstanceDown (critical) for web9, PostgresqlDown (critical) for db1" in result["msg"]
+
+
 def test_queries_give_figures_per_instance(prometheus, run_module):
     prometheus.targets = [target("node", "web1")]
     prometheus.queries = {
@@ -172,6 +219,7 @@ def test_bad_input_names_the_parameter(prometheus, run_module):
         ({"expect_alerts": [3]}, "expect_alerts[0]: 3 is neither an alert name"),
         ({"interval": 0}, "interval must be a positive number"),
         ({"queries": {"x": ""}}, "queries: x must be a PromQL expression"),
+        ({"fail_severities": {"a": 1}}, "fail_severities"),
     ]
     for args, message in cases:
         result = run_module(**{"url": prometheus.url, **args})
