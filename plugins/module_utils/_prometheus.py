@@ -170,10 +170,9 @@ def evaluate(targets, alerts, expected=(), expect_alerts=(), fail_severities=())
     firing = [a for a in alerts if a["state"] == "firing"]
     pending = [a for a in alerts if a["state"] == "pending"]
     awaited = [w for w in expect_alerts if not any(alert_matches(w, a) for a in firing)]
+    expected_firing = [a for a in firing if any(alert_matches(w, a) for w in expect_alerts)]
     failing = [
-        a
-        for a in firing
-        if a["labels"].get("severity") in fail_severities and not any(alert_matches(w, a) for w in expect_alerts)
+        a for a in firing if a["labels"].get("severity") in fail_severities and a not in expected_firing
     ]
     return {
         "up": up,

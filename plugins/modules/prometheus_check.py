@@ -201,7 +201,8 @@ summary:
   type: dict
   sample: {targets: 4, up: 4, down: 0, missing: 0, firing: 0, pending: 0}
 healthy:
-  description: Every expected target is up, every expected alert fires and no alert of O(fail_severities) fires.
+  description: Every expected target is up, every expected alert fires and no alert of O(fail_severities)
+    fires.
   returned: always
   type: bool
 waited:
