@@ -8,6 +8,7 @@ packages are installed, the state of systemd units and kernel parameters.
 
 from __future__ import annotations
 
+import datetime
 import os
 
 CONTAINER_MARKERS = ("run/systemd/container", ".dockerenv")
@@ -73,24 +74,150 @@ def installed_packages(wanted, status=DPKG_STATUS):
     return found
 
 
-def unit_states(module, units):
-    """{unit: {enabled, active}} for the units, from one systemctl call (not-found / inactive when absent)."""
+# When a unit last took up its configuration by a reload, and when a command last applied its files: the
+# units module touches <dir>/units/<unit> after each reload it makes (a restart shows in the unit's own
+# ActiveEnterTimestamp) and <dir>/commands/<name> after each command.
+APPLIED = "/var/lib/eightfold/applied"
+UNIT_PROPERTIES = "Id,LoadState,UnitFileState,ActiveState,ActiveEnterTimestamp,NeedDaemonReload,CanReload"
+# Where systemd finds unit files, for a unit written since systemd last loaded its units.
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+RUNNING_STATES = ("active", "activating", "reloading")
+ENABLED_STATES = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "linked")
+
+
+def systemd_timestamp(text):
+    """Seconds since the epoch of a `systemctl show --timestamp=us+utc` value; 0.0 when there is none."""
+    # "Sat 2026-12-05 16:13:17.392641 UTC"
+    fields = text.split()
+    if len(fields) != 4 or fields[3] != "UTC":
+        return 0.0
+    try:
+        moment = datetime.datetime.fromisoformat(f"{fields[1]} {fields[2]}+00:00")
+    except ValueError:
+        return 0.0
+    return moment.timestamp()
+
+
+def mtime(path):
+    """Modification time of a path (not following a symlink), or None when it does not exist."""
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return None
+
+
+def unit_record(unit, applied=APPLIED):
+    return os.path.join(applied, "units", unit)
+
+
+def command_record(name, applied=APPLIED):
+    return os.path.join(applied, "commands", name)
+
+
+def unit_file_exists(unit):
+    return any(os.path.lexists(os.path.join(directory, unit)) for directory in UNIT_DIRS)
+
+
+def unit_states(module, units, applied=APPLIED):
+    """{unit: state} for the units from one systemctl call (not-found / inactive when absent).
+
+    A state has enabled (UnitFileState, or not-found), active (ActiveState), loaded (LoadState), since
+    (when the running unit last took up its configuration: its activation or a recorded reload, seconds since
+    the epoch, 0.0 when it does not run), need_daemon_reload (its unit file changed since systemd loaded it,
+    or was written since) and can_reload.
+    """
     if not units:
         return {}
+    absent = dict(
+        enabled="not-found", active="inactive", loaded="not-found", since=0.0, need_daemon_reload=False,
+        can_reload=False,
+    )  # fmt: skip
+    states = {unit: dict(absent) for unit in units}
     systemctl = module.get_bin_path("systemctl")
-    states = {unit: {"enabled": "not-found", "active": "inactive"} for unit in units}
     if systemctl is None:
         return states
     # Properties come back as blocks separated by blank lines, in the order asked.
     _rc, out, _err = module.run_command(
-        [systemctl, "show", "--property=Id,UnitFileState,ActiveState,LoadState", "--", *units]
+        [systemctl, "show", "--timestamp=us+utc", f"--property={UNIT_PROPERTIES}", "--", *units],
+        environ_update={"LC_ALL": "C"},
     )
     blocks = [block for block in out.split("\n\n") if block.strip()]
     for unit, block in zip(units, blocks, strict=False):
         props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        enabled = props.get("UnitFileState") or ("not-found" if props.get("LoadState") == "not-found" else "")
-        states[unit] = {"enabled": enabled or "static", "active": props.get("ActiveState", "inactive")}
+        loaded = props.get("LoadState", "not-found")
+        enabled = props.get("UnitFileState") or ("not-found" if loaded == "not-found" else "")
+        active = props.get("ActiveState", "inactive")
+        since = systemd_timestamp(props.get("ActiveEnterTimestamp", "")) if active != "inactive" else 0.0
+        recorded = mtime(unit_record(unit, applied))
+        states[unit] = dict(
+            enabled=enabled or "static",
+            active=active,
+            loaded=loaded,
+            since=max(since, recorded or 0.0) if since else 0.0,
+            need_daemon_reload=props.get("NeedDaemonReload") == "yes"
+            or (loaded == "not-found" and unit_file_exists(unit)),
+            can_reload=props.get("CanReload") == "yes",
+        )
     return states
+
+
+def stale_files(state, paths, changed=(), mtime_of=mtime):
+    """The paths that a running unit has not taken up yet: changed by this run (check mode: would be), or
+    modified after the unit's `since`. Empty for a unit that does not run (starting it takes them up).
+    mtime_of looks a modification time up (on the host by default; from a read on the controller)."""
+    if state.get("active") not in RUNNING_STATES:
+        return []
+    since = state.get("since") or 0.0
+    return [path for path in paths if path in changed or (mtime_of(path) or 0.0) > since]
+
+
+def applied_commands(applied=APPLIED):
+    """{command name: when it last ran} from the records of the units module."""
+    directory = os.path.join(applied, "commands")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return {}
+    return {name: mtime(os.path.join(directory, name)) for name in names}
+
+
+def stale_command(command, changed=(), mtime_of=mtime):
+    """The watched files of a command (name, watch) changed by this run or modified after it last ran."""
+    ran = mtime_of(command_record(command["name"])) or 0.0
+    return [path for path in command.get("watch") or [] if path in changed or (mtime_of(path) or 0.0) > ran]
+
+
+def plan_unit(spec, state, container, changed=(), mtime_of=mtime):
+    """What one unit needs, from what is wanted of it and its state: (actions, stale files, deferred).
+
+    spec: name, enabled (bool or None), state (started, stopped, restarted, reloaded or None), watch (paths),
+    on_change (reload or restart), in_container (run or defer). Actions, in order, among enable, disable,
+    start, stop, restart, reload, reset-failed.
+    """
+    deferred = bool(container) and spec.get("in_container", "run") == "defer"
+    enabled, wanted = spec.get("enabled"), spec.get("state")
+    if deferred:
+        enabled, wanted = False, "stopped"
+    actions = []
+    if enabled is True and state["enabled"] not in ENABLED_STATES:
+        actions.append("enable")
+    if enabled is False and state["enabled"] == "enabled":
+        actions.append("disable")
+    running = state["active"] in RUNNING_STATES
+    stale = [] if deferred else stale_files(state, spec.get("watch") or [], changed, mtime_of)
+    if wanted == "stopped":
+        if running:
+            actions.append("stop")
+        if state["active"] == "failed" or (running and deferred):
+            actions.append("reset-failed")
+    elif wanted == "restarted" or (wanted == "started" and state["active"] == "failed"):
+        actions.append("restart")
+    elif wanted == "started" and not running:
+        actions.append("start")
+    elif wanted == "reloaded" or stale:
+        reload = wanted == "reloaded" or spec.get("on_change", "restart") == "reload"
+        actions.append("reload" if reload else "restart")
+    return actions, stale, deferred
 
 
 def sysctl_path(key, proc_sys="/proc/sys"):

@@ -147,11 +147,19 @@ packages:
   type: dict
   sample: {auditd: "1:3.0.9-1"}
 units:
-  description: For each requested unit, its enablement (C(enabled), C(disabled), C(masked), C(not-found)...)
-    and activity (C(active), C(inactive), C(failed)...).
+  description:
+    - For each requested unit, its enablement (C(enabled), C(disabled), C(masked), C(not-found)...),
+      activity (C(active), C(inactive), C(failed)...), C(loaded) (systemd's LoadState), C(since) (when the
+      running unit last took up its configuration - its activation or a reload recorded by
+      M(eightfold.devops.units) - in seconds since the epoch, 0 when it does not run), C(need_daemon_reload)
+      and C(can_reload).
+    - What M(eightfold.devops.units) decides on, so that M(eightfold.devops.converge) can skip its call.
   returned: always
   type: dict
-  sample: {fail2ban.service: {enabled: enabled, active: active}}
+  sample:
+    fail2ban.service:
+      {enabled: enabled, active: active, loaded: loaded, since: 1764950000.5, need_daemon_reload: false,
+       can_reload: true}
 mounts:
   description: Every mount point with its filesystem type, source and options (mount and superblock options).
   returned: always
@@ -168,12 +176,14 @@ paths:
 files:
   description: For each path of O(files) and O(file_attributes), whether it exists and, if it does, its
     type (C(file), C(directory), C(link) - a symlink is not followed - or C(other)), permission bits,
-    owner, group and, for a regular file of O(files), the SHA-256 of its content.
+    owner, group, modification time (C(mtime), seconds since the epoch) and, for a regular file of O(files),
+    the SHA-256 of its content.
   returned: always
   type: dict
   sample:
     /etc/login.defs:
-      {exists: true, type: file, mode: "0644", owner: root, group: root, sha256: "9f86d0...0f00a08"}
+      {exists: true, type: file, mode: "0644", owner: root, group: root, mtime: 1764950000.1,
+       sha256: "9f86d0...0f00a08"}
 sysctls:
   description: For each key of O(sysctls), whether it exists and, if it does, whether it is writable and its
     running value (left out when it cannot be read).
@@ -206,6 +216,20 @@ locales:
   returned: always
   type: dict
   sample: {en_US.UTF-8: true, de_DE.UTF-8: false}
+applied:
+  description: When each command of M(eightfold.devops.units) last applied its files (seconds since the
+    epoch), by the command's name.
+  returned: always
+  type: dict
+  sample: {pam-auth-update: 1764950000.2}
+covers:
+  description:
+    - The options of this read - what it looked at - so that a later task can tell whether the read covers
+      what it needs, and read the same again after a change (M(eightfold.devops.converge) does both).
+  returned: always
+  type: dict
+  sample: {packages: [nftables], units: [nftables.service], files: [/etc/nftables.conf], file_attributes: [],
+           sysctls: [], paths: [], processes: [], session: false, locales: []}
 sshd:
   description: C(version) of OpenSSH (major.minor, empty when openssh-server is not installed) and
     C(weak_moduli), the number of moduli under O(sshd_moduli_min_bits) bits.
@@ -224,6 +248,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.eightfold.devops.plugins.module_utils._host import (
     DPKG_STATUS,
+    applied_commands,
     in_container,
     installed_packages,
     os_summary,
@@ -307,6 +332,7 @@ def file_state(path, digest=True):
         "mode": f"{stat.S_IMODE(st.st_mode):04o}",
         "owner": name_of(pwd.getpwuid, st.st_uid),
         "group": name_of(grp.getgrgid, st.st_gid),
+        "mtime": st.st_mtime,
     }
     if kind == "file" and digest:
         sha256 = hashlib.sha256()
@@ -489,6 +515,8 @@ def main():
         processes=running(module.params["processes"]),
         sysctls=sysctl_states(module.params["sysctls"]),
         locales=locale_states(module, module.params["locales"]),
+        covers=dict(module.params),
+        applied=applied_commands(),
     )
 
 

@@ -79,6 +79,7 @@ def test_files_report_type_attributes_and_content_hash_without_following_links(t
         "mode": "0640",
         "owner": "root",
         "group": "root",
+        "mtime": conf.stat().st_mtime,
         "sha256": hashlib.sha256(b"value = 1\n").hexdigest(),
     }
     assert files[str(link)]["type"] == "link" and "sha256" not in files[str(link)]
