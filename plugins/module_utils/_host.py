@@ -208,7 +208,7 @@ def plan_unit(spec, state, container, changed=(), mtime_of=mtime):
     if wanted == "stopped":
         if running:
             actions.append("stop")
-        if state["active"] == "failed" or (running and deferred):
+        if state["active"] == "failed":
             actions.append("reset-failed")
     elif wanted == "restarted" or (wanted == "started" and state["active"] == "failed"):
         actions.append("restart")

@@ -159,6 +159,7 @@ commands:
 
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.eightfold.devops.plugins.module_utils._host import (
@@ -172,6 +173,7 @@ from ansible_collections.eightfold.devops.plugins.module_utils._host import (
 )
 
 UNIT_FILE_DIRS = ("/etc/systemd/", "/run/systemd/", "/lib/systemd/", "/usr/lib/systemd/")
+SETTLE_SECONDS = 1.0
 COMMAND_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -181,12 +183,12 @@ class Units:
         self.systemctl = module.get_bin_path("systemctl", required=True)
         self.actions = []
 
-    def run(self, argv, unit=None):
+    def run(self, argv, unit=None, tolerate=()):
         self.actions.append(" ".join(argv))
         if self.module.check_mode:
             return
         rc, out, err = self.module.run_command(argv, environ_update={"LC_ALL": "C"})
-        if rc != 0:
+        if rc != 0 and not any(text in err for text in tolerate):
             detail = (err or out).strip()
             journal = self.journal(unit) if unit else ""
             self.module.fail_json(
@@ -318,6 +320,9 @@ def main():
             elif action == "reload":
                 units.run([units.systemctl, "reload", "--", name], name)
                 units.record(unit_record(name))
+            elif action == "reset-failed":
+                # systemd may have unloaded the unit since the read: nothing left to clear.
+                units.run([units.systemctl, action, "--", name], name, tolerate=("not loaded",))
             else:
                 units.run([units.systemctl, action, "--", name], name)
 
@@ -329,6 +334,12 @@ def main():
             units.record(command_record(command["name"]))
             commands[command["name"]] = stale
 
+    if not module.check_mode and any(
+        a in ("start", "restart") for actions, _s, _d in plans.values() for a in actions
+    ):
+        # A simple service counts as started when its process is forked: one that dies at once (a bad
+        # argument, a sandbox denial) shows only a moment later.
+        time.sleep(SETTLE_SECONDS)
     after = states if module.check_mode else unit_states(module, names)
     report, diffs = {}, []
     for spec in specs:
