@@ -311,6 +311,20 @@ def run_module():
             **result,
         )
 
+    # Text for a parameter the kernel holds as numbers would fail at boot (and now, where /proc/sys can be
+    # written): refused before anything changes.
+    for key, value in values.items():
+        running = current.get(key)
+        if (
+            running
+            and all(INT_RE.match(t) for t in running.split())
+            and not all(INT_RE.match(t) for t in value.split())
+        ):
+            module.fail_json(
+                msg=f"settings[{key!r}]: {value!r} is not a number; the kernel holds {key} as {running!r}",
+                **result,
+            )
+
     # 3. The running kernel, unless only the file is wanted.
     if runtime != "never":
         to_apply = [
