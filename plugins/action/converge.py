@@ -28,6 +28,17 @@ APT_OPTIONS = (
     "policy_rc_d",
     "force_apt_get",
 )
+DPKG_CONFIGURE = dict(
+    argv=[
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "dpkg",
+        "--configure",
+        "-a",
+        "--force-confdef",
+        "--force-confold",
+    ]
+)
 UNIT_FILE_DIRS = ("/etc/systemd/", "/run/systemd/", "/lib/systemd/", "/usr/lib/systemd/")
 UNIT_OPTIONS = ("name", "enabled", "state", "watch", "on_change", "reload_command", "in_container")
 
@@ -106,7 +117,13 @@ class ActionModule(ActionBase):
             read = self._call(result, "eightfold.devops.host_state", read_args(read, wanted), task_vars)
 
         # Packages: one apt transaction for the missing ones. What they bring (files, units) is read again.
+        # A dpkg run cut off by a killed run is finished first: apt refuses to work until it is.
         missing = [name for name in packages if name not in (read.get("packages") or {})]
+        if packages and read.get("dpkg_interrupted"):
+            self._call(result, "ansible.builtin.command", DPKG_CONFIGURE, task_vars)
+            result.update(changed=True, dpkg_configured=True)
+            if not missing and not self._task.check_mode:
+                read = self._call(result, "eightfold.devops.host_state", read_args(read, wanted), task_vars)
         if missing:
             outcome = self._call(
                 result,

@@ -14,6 +14,7 @@ import os
 CONTAINER_MARKERS = ("run/systemd/container", ".dockerenv")
 OS_RELEASE_FILES = ("etc/os-release", "usr/lib/os-release")
 DPKG_STATUS = "/var/lib/dpkg/status"
+DPKG_UPDATES = "/var/lib/dpkg/updates"
 
 
 def os_release(root="/"):
@@ -52,6 +53,15 @@ def os_summary(root="/"):
         "version": release.get("VERSION_ID", "").split(".")[0],
         "codename": release.get("VERSION_CODENAME", ""),
     }
+
+
+def dpkg_interrupted(updates=DPKG_UPDATES):
+    """Whether a dpkg run was cut off (its journal of pending updates is not empty): apt refuses to run until
+    `dpkg --configure -a` finishes the job."""
+    try:
+        return any(name.isdigit() for name in os.listdir(updates))
+    except OSError:
+        return False
 
 
 def installed_packages(wanted, status=DPKG_STATUS):

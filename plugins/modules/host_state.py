@@ -146,6 +146,11 @@ packages:
   returned: always
   type: dict
   sample: {auditd: "1:3.0.9-1"}
+dpkg_interrupted:
+  description: Whether a dpkg run was cut off (a killed run, a dropped connection), so that apt refuses to
+    work until C(dpkg --configure -a) finishes it.
+  returned: always
+  type: bool
 units:
   description:
     - For each requested unit, its enablement (C(enabled), C(disabled), C(masked), C(not-found)...),
@@ -249,6 +254,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.eightfold.devops.plugins.module_utils._host import (
     DPKG_STATUS,
     applied_commands,
+    dpkg_interrupted,
     in_container,
     installed_packages,
     os_summary,
@@ -504,6 +510,7 @@ def main():
         container=in_container(),
         fstab=fstab(),
         packages=installed_packages(module.params["packages"]),
+        dpkg_interrupted=dpkg_interrupted(),
         units=unit_states(module, module.params["units"]),
         mounts=mounts(),
         paths={path: path_state(path) for path in module.params["paths"]},
