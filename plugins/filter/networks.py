@@ -49,7 +49,10 @@ def _parse(label, value):
 def networks(value, what="networks", family=None):
     """Sorted, merged CIDR strings (IPv4 first) from an address/CIDR string or list of them."""
     if netaddr is None:
-        raise AnsibleFilterError("the eightfold.devops.networks filter needs the netaddr Python library")
+        raise AnsibleFilterError(
+            "the eightfold.devops.networks filter needs the netaddr Python library on the controller: "
+            "pip install netaddr (the collection's requirements.txt lists what it needs)"
+        )
     if family is not None:
         if str(family) not in ("4", "6"):
             raise AnsibleFilterError(f"{what}: family must be 4, 6 or None, not {family!r}")
