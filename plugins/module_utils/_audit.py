@@ -18,7 +18,13 @@ import shutil
 import stat
 import subprocess
 
-from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, os_release
+from ansible_collections.eightfold.devops.plugins.module_utils._host import (
+    in_container,
+    os_release,
+    parse_dpkg_status,
+    parse_fstab,
+    parse_mountinfo,
+)
 
 PASS, FAIL, NA, DEFERRED, WAIVED = "pass", "fail", "not_applicable", "deferred", "waived"
 STATUSES = (PASS, FAIL, NA, DEFERRED, WAIVED)
@@ -439,20 +445,8 @@ def check_file_contains(host, check):
 
 def dpkg_installed(host):
     def compute():
-        installed = set()
         text = host.read("/var/lib/dpkg/status")
-        if text is None:
-            return None
-        for stanza in text.split("\n\n"):
-            name = status = None
-            for line in stanza.splitlines():
-                if line.startswith("Package:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("Status:"):
-                    status = line.split(":", 1)[1].split()
-            if name and status and status[-1] == "installed" and status[0] in ("install", "hold"):
-                installed.add(name)
-        return installed
+        return None if text is None else set(parse_dpkg_status(text))
 
     return host.cached("dpkg", compute)
 
@@ -575,27 +569,18 @@ def check_kmod_disabled(host, check):
 
 
 def _mountinfo(host):
-    """[(mount point, per-mount options, fstype, super options)] from /proc/self/mountinfo."""
-    out = []
-    for line in (host.read("/proc/self/mountinfo") or "").splitlines():
-        if " - " not in line:
-            continue
-        left, right = line.split(" - ", 1)
-        fields, rfields = left.split(), right.split()
-        if len(fields) < 6 or len(rfields) < 3:
-            continue
-        point = fields[4].replace("\\040", " ")
-        out.append((point, fields[5].split(","), rfields[0], rfields[2].split(",")))
-    return out
+    """[(mount point, options)] from /proc/self/mountinfo, the mount's own options then its superblock's."""
+    return [
+        (point, entry["options"])
+        for point, entry in parse_mountinfo(host.read("/proc/self/mountinfo") or "").items()
+    ]
 
 
 def _fstab(host):
-    entries = {}
-    for line in (host.read("/etc/fstab") or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and not fields[0].startswith("#"):
-            entries[fields[1]] = (fields[2], fields[3].split(","))
-    return entries
+    return {
+        point: (entry["fstype"], entry["options"])
+        for point, entry in parse_fstab(host.read("/etc/fstab") or "").items()
+    }
 
 
 def check_mount_option(host, check):
@@ -610,10 +595,10 @@ def check_mount_option(host, check):
         if host.container and fstab_ok:
             return DEFERRED, f"{path} is not mounted in this container; {fstab_text}"
         return FAIL, f"{path} is not mounted; {fstab_text}"
-    options = entries[-1][1] + entries[-1][3]
+    options = entries[-1][1]
     missing = [o for o in wanted if o not in options]
     if not missing:
-        return PASS, "{} mounted {}".format(path, ",".join(o for o in entries[-1][1] if o in wanted))
+        return PASS, "{} mounted {}".format(path, ",".join(o for o in options if o in wanted))
     if host.container and fstab_ok:
         return DEFERRED, "{} mounted without {}; {}".format(path, ",".join(missing), fstab_text)
     return FAIL, "{} mounted without {}; {}".format(path, ",".join(missing), fstab_text)
@@ -624,7 +609,7 @@ HIDEPID_OK = ("hidepid=2", "hidepid=invisible", "hidepid=4", "hidepid=ptraceable
 
 def check_proc_hidepid(host, check):
     entries = [e for e in _mountinfo(host) if e[0] == "/proc"]
-    options = (entries[-1][1] + entries[-1][3]) if entries else []
+    options = entries[-1][1] if entries else []
     current = [o for o in options if o.startswith("hidepid=")]
     if any(o in HIDEPID_OK for o in options):
         return PASS, "/proc mounted with {}".format(",".join(current))

@@ -64,24 +64,72 @@ def dpkg_interrupted(updates=DPKG_UPDATES):
         return False
 
 
+def parse_dpkg_status(text, wanted=None):
+    """{package: version} of the installed packages (of the wanted ones, when given) in dpkg's status text.
+
+    Installed means dpkg's state is "installed" ("install ok installed", "hold ok installed", and also
+    "deinstall ok installed": marked for removal, still there) - the one meaning every module uses.
+    """
+    found = {}
+    for stanza in text.split("\n\n"):
+        fields = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith(" "):
+                fields[key] = value.strip()
+        name = fields.get("Package")
+        if (
+            name
+            and (wanted is None or name in wanted)
+            and fields.get("Status", "").split()[1:] == ["ok", "installed"]
+        ):
+            found[name] = fields.get("Version", "")
+    return found
+
+
 def installed_packages(wanted, status=DPKG_STATUS):
     """Installed versions of the wanted packages, read from the dpkg database in one pass."""
-    found = {}
     if not wanted or not os.path.exists(status):
-        return found
-    wanted = set(wanted)
+        return {}
     with open(status, encoding="utf-8", errors="replace") as status_file:
-        for stanza in status_file.read().split("\n\n"):
-            fields = {}
-            for line in stanza.splitlines():
-                key, sep, value = line.partition(":")
-                if sep and not line.startswith(" "):
-                    fields[key] = value.strip()
-            name = fields.get("Package")
-            # "install ok installed", or "hold ok installed" for a package held by apt-mark.
-            if name in wanted and fields.get("Status", "").split()[1:] == ["ok", "installed"]:
-                found[name] = fields.get("Version", "")
-    return found
+        return parse_dpkg_status(status_file.read(), set(wanted))
+
+
+def parse_mountinfo(text):
+    """{mount point: {fstype, source, options}} from /proc/self/mountinfo text; options are the mount's own
+    then its superblock's; the last mount on a path is the visible one."""
+    result = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if "-" not in fields:
+            continue
+        separator = fields.index("-")
+        if separator < 6 or len(fields) < separator + 4:
+            continue
+        point = fields[4].replace("\\040", " ")
+        own = fields[5].split(",")
+        options = own + [option for option in fields[separator + 3].split(",") if option not in own]
+        result[point] = {"fstype": fields[separator + 1], "source": fields[separator + 2], "options": options}
+    return result
+
+
+def parse_fstab(text):
+    """{mount point: {source, fstype, options}} from /etc/fstab text."""
+    entries = {}
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 4:
+            source, point, fstype, options = fields[:4]
+            entries[point] = {"source": source, "fstype": fstype, "options": options.split(",")}
+    return entries
+
+
+def read_text(path, default=""):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return default
 
 
 # When a unit last took up its configuration by a reload, and when a command last applied its files: the

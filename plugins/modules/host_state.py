@@ -258,6 +258,9 @@ from ansible_collections.eightfold.devops.plugins.module_utils._host import (
     in_container,
     installed_packages,
     os_summary,
+    parse_fstab,
+    parse_mountinfo,
+    read_text,
     sysctl_states,
     unit_states,
 )
@@ -274,33 +277,11 @@ OPENSSH_VERSION_RE = re.compile(r"^(?:\d+:)?(\d+\.\d+)")
 
 
 def mounts():
-    """Mount points from /proc/self/mountinfo; the last mount on a path is the visible one."""
-    result = {}
-    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
-        for line in mountinfo:
-            fields = line.split()
-            separator = fields.index("-")
-            point = fields[4].replace("\\040", " ")
-            options = fields[5].split(",") + [
-                option for option in fields[separator + 3].split(",") if option not in fields[5].split(",")
-            ]
-            fstype, source = fields[separator + 1], fields[separator + 2]
-            result[point] = {"fstype": fstype, "source": source, "options": options}
-    return result
+    return parse_mountinfo(read_text("/proc/self/mountinfo"))
 
 
 def fstab():
-    entries = {}
-    try:
-        with open("/etc/fstab", encoding="utf-8") as table:
-            for line in table:
-                fields = line.split("#", 1)[0].split()
-                if len(fields) >= 4:
-                    source, point, fstype, options = fields[:4]
-                    entries[point] = {"source": source, "fstype": fstype, "options": options.split(",")}
-    except OSError:
-        pass
-    return entries
+    return parse_fstab(read_text("/etc/fstab"))
 
 
 def name_of(lookup, number):
