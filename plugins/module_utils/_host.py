@@ -164,6 +164,25 @@ def mtime(path):
         return None
 
 
+# Touched by every module of the collection that changes a file: file integrity checking (os_hardening's AIDE
+# baseline) takes the converge's own changes in when this is newer than its database.
+FILES_CHANGED = os.path.join(APPLIED, "files-changed")
+
+
+# Scratch space is no part of a host's configuration.
+SCRATCH = ("/tmp/", "/var/tmp/", "/run/", "/dev/shm/")
+
+
+def mark_files_changed(paths, marker=FILES_CHANGED):
+    """Touch the marker when one of the changed paths is part of the host's configuration."""
+    if not paths or all(str(path).startswith(SCRATCH) for path in paths):
+        return
+    os.makedirs(os.path.dirname(marker), mode=0o755, exist_ok=True)
+    with open(marker, "a", encoding="utf-8"):
+        pass
+    os.utime(marker)
+
+
 def unit_record(unit, applied=APPLIED):
     return os.path.join(applied, "units", unit)
 

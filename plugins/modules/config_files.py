@@ -210,6 +210,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.eightfold.devops.plugins.module_utils._host import mark_files_changed
 
 MAX_DIFF_BYTES = 104448  # ansible's default MAX_FILE_SIZE_FOR_DIFF
 OCTAL_MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
@@ -570,6 +571,8 @@ class Run:
                     + (f"; already changed by this call: {', '.join(done)}" if done else "")
                 )
         self.cleanup()
+        if not self.module.check_mode:
+            mark_files_changed([result["dest"] for result in self.results if result["changed"]])
         self.module.exit_json(**self.summary())
 
 

@@ -175,7 +175,11 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible_collections.eightfold.devops.plugins.module_utils._host import in_container, sysctl_path
+from ansible_collections.eightfold.devops.plugins.module_utils._host import (
+    in_container,
+    mark_files_changed,
+    sysctl_path,
+)
 from ansible_collections.eightfold.devops.plugins.module_utils._host import sysctl_writable as writable
 
 # Where kernel parameters and container markers are read; tests point these at a fake tree.
@@ -392,6 +396,7 @@ def run_module():
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+            mark_files_changed([path])
     file_args = dict(
         path=path,
         mode="0644",

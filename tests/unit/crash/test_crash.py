@@ -109,13 +109,13 @@ class Host:
 
     def start(self, kill_after: str = "") -> subprocess.Popen:
         self.vars_file.write_text(yaml.safe_dump(self.settings))
-        env = ansible_env(
-            CRASH_VARS=str(self.vars_file),
-            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-            ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
-            ANSIBLE_CALLBACKS_ENABLED="kill_after" if kill_after else "",
-            EIGHTFOLD_KILL_AFTER=kill_after,
-        )
+        env = ansible_env(CRASH_VARS=str(self.vars_file), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        if kill_after:  # ansible-core refuses an empty list of callbacks
+            env.update(
+                ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
+                ANSIBLE_CALLBACKS_ENABLED="kill_after",
+                EIGHTFOLD_KILL_AFTER=kill_after,
+            )
         return subprocess.Popen(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", f"{self.name},", str(PLAYBOOK)],
             env=env,
@@ -153,9 +153,9 @@ class Host:
             time.sleep(0.2)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        out, err = proc.communicate()
         assert proc.returncode == -signal.SIGKILL, (
-            f"{what}: the run ended (rc {proc.returncode}) before the kill"
+            f"{what}: the run ended (rc {proc.returncode}) before the kill: {out[-1500:]} {err[-1500:]}"
         )
 
     def sh(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
