@@ -140,7 +140,9 @@ class ActionModule(ActionBase):
 
         # Files: written (each checked by its validator first) unless the read proves them as wanted.
         if files:
-            checked = entries_as_read(files, read.get("files") or {}) if not result["installed"] else None
+            # After a real install the read is fresh; in check mode nothing was installed: it proves nothing.
+            stale_read = bool(result["installed"]) and self._task.check_mode
+            checked = None if stale_read else entries_as_read(files, read.get("files") or {})
             if checked is not None:
                 result["files"] = [dict(dest=e["dest"], state=e["state"], changed=False) for e in checked]
             else:
@@ -160,7 +162,7 @@ class ActionModule(ActionBase):
             changed_files = result["changed_files"]
             unit_files_changed = any(path.startswith(UNIT_FILE_DIRS) for path in changed_files)
             todo = (
-                bool(result["installed"])
+                (bool(result["installed"]) and self._task.check_mode)
                 or unit_files_changed
                 or any(stale_command(command, changed_files, mtimes.get) for command in commands)
                 or any(
