@@ -107,7 +107,7 @@ class Host:
         self.settings = dict(SETTINGS)
         self.vars_file = tmp_path / f"{name}-vars.yml"
 
-    def start(self, kill_after: str = "") -> subprocess.Popen:
+    def start(self, kill_after: str = "", output=subprocess.PIPE) -> subprocess.Popen:
         self.vars_file.write_text(yaml.safe_dump(self.settings))
         env = ansible_env(CRASH_VARS=str(self.vars_file), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
         if kill_after:  # ansible-core refuses an empty list of callbacks
@@ -119,8 +119,8 @@ class Host:
         return subprocess.Popen(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", f"{self.name},", str(PLAYBOOK)],
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not subprocess.PIPE else subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
@@ -146,16 +146,19 @@ class Host:
 
     def killed_when(self, condition, what: str, kill_after: str = "") -> None:
         """Start a run and SIGKILL it (its whole process group) once condition() holds on the host."""
-        proc = self.start(kill_after)
+        # The output goes to a file: a pipe nobody reads while the run goes on would block it when full.
+        log = self.vars_file.with_suffix(".log")
+        with log.open("w") as output:
+            proc = self.start(kill_after, output)
         deadline = time.monotonic() + RUN_TIMEOUT
         while proc.poll() is None and not condition():
             assert time.monotonic() < deadline, f"{what}: the kill point never came"
             time.sleep(0.2)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        proc.wait()
         assert proc.returncode == -signal.SIGKILL, (
-            f"{what}: the run ended (rc {proc.returncode}) before the kill: {out[-1500:]} {err[-1500:]}"
+            f"{what}: the run ended (rc {proc.returncode}) before the kill: {log.read_text()[-3000:]}"
         )
 
     def sh(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -192,8 +195,11 @@ class Host:
         )
 
 
-def dpkg_runs(host: Host, pattern: str = "^dpkg ") -> bool:
-    return host.sh(f"pgrep -f '{pattern}' >/dev/null", check=False).returncode == 0
+def dpkg_runs(host: Host, pattern: str = "") -> bool:
+    """Whether dpkg runs on the host (with pattern, one whose command line has it)."""
+    # [a]rchives matches "archives" but not this shell's own command line, which pgrep -f would see.
+    match = f"-f '[{pattern[0]}]{pattern[1:]}'" if pattern else "-x dpkg"
+    return host.sh(f"pgrep {match} >/dev/null", check=False).returncode == 0
 
 
 @pytest.fixture
