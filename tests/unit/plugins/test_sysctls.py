@@ -87,6 +87,13 @@ def test_whitespace_separated_values_compare_as_lists(host):
     assert changed["applied"]["net.ipv4.tcp_rmem"]["after"] == "4096 87380 6291456"
 
 
+def test_text_for_a_parameter_the_kernel_holds_as_a_number_is_refused_before_any_change(host):
+    result = host.run(settings={"kernel.kptr_restrict": 2, "vm.swappiness": "high"})
+    assert result["failed"] and "settings['vm.swappiness']: 'high' is not a number" in result["msg"]
+    assert "the kernel holds vm.swappiness as '60'" in result["msg"]
+    assert not host.path.exists() and host.kernel("kernel/kptr_restrict") == "0"
+
+
 def test_slash_key_keeps_dots_of_interface_names(host):
     result = host.run(settings={"net/ipv4/conf/eth0.100/forwarding": 1})
     assert result["applied"] == {"net/ipv4/conf/eth0.100/forwarding": {"before": "0", "after": "1"}}
