@@ -6,8 +6,8 @@ of the lab image) and ansible-playbook is killed with SIGKILL at known points: d
 between the write of a daemon's configuration and its restart or reload (systemctl held on the host until the
 kill).
 After each: one run to completion, then a second run changes nothing, no unit failed, every daemon runs the
-configuration on disk (its last start or reload in systemd's journal is later than its files' modification
-time) and the audit passes.
+configuration on disk (its process start or its last reload in systemd's journal is later than its files'
+modification time) and the audit passes.
 """
 
 from __future__ import annotations
@@ -78,21 +78,30 @@ esac
 exec /usr/bin/systemctl "$@"
 """
 
-# Runs in the host: per daemon, the newest modification time of its files and the last "Started" or
-# "Reloaded" that systemd logged for it.
+# Runs in the host: per daemon, the newest modification time of its files and when it last took them up -
+# the start of its process or its activation (systemd's record) or the last reload systemd logged.
 APPLIED = r"""
-import json, os, subprocess, sys
+import datetime, json, os, subprocess, sys
+
+def moment(text):
+    fields = text.split()
+    if len(fields) != 4:
+        return 0.0
+    return datetime.datetime.fromisoformat(f"{fields[1]} {fields[2]}+00:00").timestamp()
+
 report = {}
 for unit, files in json.loads(sys.argv[1]).items():
     newest = max((os.stat(f).st_mtime for f in files if os.path.exists(f)), default=0.0)
+    shown = subprocess.run(["systemctl", "show", "--timestamp=us+utc", "--value",
+                            "-p", "ExecMainStartTimestamp", "-p", "ActiveEnterTimestamp", unit],
+                           capture_output=True, text=True).stdout.splitlines()
+    applied = max([moment(line) for line in shown] + [0.0])
     lines = subprocess.run(["journalctl", "-q", "-u", unit, "-o", "json", "--output-fields=MESSAGE,_PID"],
                            capture_output=True, text=True).stdout.splitlines()
-    applied = 0.0
     for line in lines:
         entry = json.loads(line)
         message = entry.get("MESSAGE")
-        done = isinstance(message, str) and message.startswith(("Started ", "Reloaded "))
-        if entry.get("_PID") == "1" and done:
+        if entry.get("_PID") == "1" and isinstance(message, str) and message.startswith("Reloaded "):
             applied = max(applied, int(entry["__REALTIME_TIMESTAMP"]) / 1e6)
     report[unit] = {"files": newest, "applied": applied}
 print(json.dumps(report))
