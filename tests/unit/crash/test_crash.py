@@ -239,7 +239,7 @@ def test_killed_in_a_package_transaction_and_between_every_write_and_its_restart
                 )
             finally:
                 host.sh(
-                    "rm -f /usr/local/sbin/systemctl /run/eightfold-crash-held; pkill -f 'sleep 3600'; true"
+                    "rm -f /usr/local/sbin/systemctl /run/eightfold-crash-held; pkill -f '[s]leep 3600'; true"
                 )
             host.converges(point)
 
