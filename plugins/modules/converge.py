@@ -22,7 +22,8 @@ description:
   - "Units: one M(eightfold.devops.units) call when a unit is not in its state or runs an older
     configuration than its O(units[].watch) files - also when the run that wrote them failed or was killed
     before the restart; no call otherwise."
-  - So an unchanged host costs at most one module call (the read), and a failed run is completed by the next.
+  - "So an unchanged host costs at most one module call (the read), and a failed run is completed by the
+    next."
 author: eightfold.devops maintainers (@eightfold)
 options:
   read:

@@ -61,7 +61,7 @@ DAEMONS = {
 
 # On a converged host: a change that makes one daemon's file differ, killed between the write and the restart.
 RESTART_POINTS = [
-    ("ssh.service", {"ssh_hardening_max_auth_tries": 4}),
+    ("ssh.service", {"ssh_hardening_login_grace_time": 25}),
     ("nftables.service", {"firewall_allow": [{"name": "web", "port": 8080}]}),
     ("fail2ban.service", {"os_hardening_fail2ban_bantime": "2h"}),
     ("chrony.service", {"base_timesync_servers": ["127.0.0.2"]}),
