@@ -30,7 +30,7 @@ options:
     description:
       - A M(eightfold.devops.host_state) result of this host, made earlier in the role. Used when it covers
         the packages, files (with hashes), watched files and units of this task; otherwise the task reads.
-      - Give the role's own read only, made after any change to these files: a read older than a change
+      - Give the role's own read only, made after any change to these files; a read older than a change
         would hide it.
     type: dict
   packages:
