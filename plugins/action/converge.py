@@ -200,7 +200,7 @@ class ActionModule(ActionBase):
 
         if not self._task.diff:
             result["diff"] = []
-        result["read"] = read
+        result["read"] = without_secret_hashes(read, files)
         # The rendered contents and the read are large, and secret entries must not show: the task's own
         # arguments, secrets masked, the read summarised.
         shown = dict(self._task.args, files=shown_entries(self._task.args.get("files") or []))
@@ -208,6 +208,22 @@ class ActionModule(ActionBase):
             shown["read"] = "(an eightfold.devops.host_state read)"
         result["invocation"] = dict(module_args=shown)
         return result
+
+
+def without_secret_hashes(read, files):
+    """The read as the result shows it: without the SHA-256 of the files of secret entries (the hash of a
+    short password gives it away). The role's own host_state task, which has them, is marked no_log."""
+    secret = {entry.get("dest") for entry in files if entry.get("secret")}
+    states = read.get("files") if isinstance(read, dict) else None
+    if not secret or not isinstance(states, dict) or not secret & set(states):
+        return read
+    shown = {
+        path: {key: value for key, value in state.items() if key != "sha256"}
+        if path in secret and isinstance(state, dict)
+        else state
+        for path, state in states.items()
+    }
+    return dict(read, files=shown)
 
 
 def checked_list(value, name):

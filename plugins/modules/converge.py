@@ -148,7 +148,10 @@ module_calls:
   type: list
   elements: str
 read:
-  description: The host_state read the decisions were taken on (read again after a package install).
+  description:
+    - The host_state read the decisions were taken on (read again after a package install).
+    - Without the SHA-256 of the files of entries marked C(secret) - the hash of a short password gives it
+      away. Mark the role's own host_state task, which has them, C(no_log).
   returned: always
   type: dict
 """
