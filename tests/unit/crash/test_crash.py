@@ -176,8 +176,15 @@ class Host:
     def converges(self, point: str) -> None:
         """After a kill: one run to completion, then everything a converged host must show."""
         self.run()
-        changed = {host: stats["changed"] for host, stats in self.run()["stats"].items()}
-        assert changed == {self.name: 0}, f"{point}: the run after the completing one changed {changed}"
+        again = self.run()
+        changed = [
+            f"{task['task']['name']}: {result.get('changed_files') or result.get('actions') or result.get('cmd', '')}"
+            for play in again["plays"]
+            for task in play["tasks"]
+            for result in task["hosts"].values()
+            if result.get("changed")
+        ]
+        assert not changed, f"{point}: the run after the completing one changed {changed}"
         failed = self.sh("systemctl list-units --state=failed --plain --no-legend").stdout.strip()
         assert not failed, f"{point}: failed units: {failed}"
         report = json.loads(docker("exec", self.name, "python3", "-c", APPLIED, json.dumps(DAEMONS)).stdout)
