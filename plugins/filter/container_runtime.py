@@ -147,7 +147,7 @@ def container_runtime_settings(settings):
             "512k or 1g."
         )
     files = s["container_runtime_log_max_files"]
-    if isinstance(files, bool) or not isinstance(files, int) or files < 1:
+    if isinstance(files, bool) or not re.match(r"^[0-9]+$", str(files)) or int(files) < 1:
         errors.append(f"container_runtime_log_max_files must be 1 or more (got {files}).")
     if s["container_runtime_upstream_repo"]:
         if not re.match(r"^https?://", str(s["container_runtime_upstream_repo_url"])):

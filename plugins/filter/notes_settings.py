@@ -23,8 +23,15 @@ REQUIRED = (
 )  # fmt: skip
 
 
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def integer(value):
+    """An int for an int or a string of digits (what -e name=7 gives), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
+        return int(value)
+    return None
 
 
 def is_address(value):
@@ -62,7 +69,7 @@ def notes_settings(settings):
     s = settings
     errors, notes = [], []
     for name in ("notes_port", "notes_database_port"):
-        if not (is_int(s[name]) and 0 < s[name] < 65536):
+        if not 0 < (integer(s[name]) or 0) < 65536:
             errors.append(f"{name} is {s[name]}, not a port from 1 to 65535.")
     if not is_address(s["notes_listen_address"]):
         errors.append(
@@ -71,7 +78,7 @@ def notes_settings(settings):
     delay = number(s["notes_shutdown_delay"])
     if delay is None or delay < 0:
         errors.append(f"notes_shutdown_delay is {s['notes_shutdown_delay']}, it must be 0 seconds or more.")
-    if not (is_int(s["notes_db_pool"]) and s["notes_db_pool"] >= 1):
+    if (integer(s["notes_db_pool"]) or 0) < 1:
         errors.append(f"notes_db_pool is {s['notes_db_pool']}, it must be 1 or more.")
 
     host = s["notes_database_host"]

@@ -104,6 +104,11 @@ def test_daemon_json_takes_the_structured_settings_and_the_extras_over_them():
     assert config["max-concurrent-downloads"] == 4
 
 
+def test_numbers_given_as_strings_count_as_numbers():
+    config = json.loads(container_runtime_settings(settings(log_max_files="5"))["daemon_json"])
+    assert config["log-opts"]["max-file"] == "5"
+
+
 def test_no_rotation_options_for_a_driver_without_files():
     config = json.loads(container_runtime_settings(settings(docker_log_driver="journald"))["daemon_json"])
     assert "log-opts" not in config

@@ -152,6 +152,13 @@ def test_a_group_host_without_an_address_or_with_a_bad_port_is_named():
     assert "load_balancer_backend_group (app): app2 has the port 99999" in message
 
 
+def test_numbers_given_as_strings_count_as_numbers():
+    # -e load_balancer_port=8080 on the command line gives a string; the argument spec takes it as an int too.
+    value = settings(port="8080", retries="2", maxconn="100", health_check_status="204")
+    assert load_balancer_settings(value, GROUPS, HOSTVARS)["notes"] == []
+    assert "load_balancer_port is 0," in error_of(settings(port="0"))
+
+
 def test_every_problem_is_in_one_message():
     message = error_of(settings(port=0, timeout_queue="soon", maxconn=0))
     assert "load_balancer_port is 0" in message

@@ -82,6 +82,12 @@ def test_each_bad_setting_is_named(changes, message):
     assert message in error_of(settings(**changes))
 
 
+def test_numbers_given_as_strings_count_as_numbers():
+    # -e notes_db_pool=7 on the command line gives a string; the argument spec takes it as an int too.
+    assert notes_settings(settings(db_pool="7", port="8080", shutdown_delay="1.5"))["database"] is True
+    assert "notes_db_pool is 0" in error_of(settings(db_pool="0"))
+
+
 def test_every_problem_is_in_one_message():
     message = error_of(settings(port=0, db_pool=0))
     assert "notes_port is 0" in message and "notes_db_pool is 0" in message
