@@ -22,7 +22,8 @@ description:
     user, which parses and checks the file (unknown keys, wrong types, keys that clash with a command-line
     flag) and then stops at its root-privileges check; that stop means the file was accepted."
   - Returns which top-level keys changed and whether a reload (SIGHUP) is enough to apply them, so that
-    a role can restart the daemon only when it must.
+    a playbook can restart the daemon only when it must. (The role container_runtime runs the same checks
+    on the controller with the filter M(eightfold.devops.container_runtime_settings).)
 author:
   - eightfold.devops maintainers (@eightfold)
 options:
