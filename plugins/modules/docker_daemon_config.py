@@ -22,7 +22,8 @@ description:
     user, which parses and checks the file (unknown keys, wrong types, keys that clash with a command-line
     flag) and then stops at its root-privileges check; that stop means the file was accepted."
   - Returns which top-level keys changed and whether a reload (SIGHUP) is enough to apply them, so that
-    a role can restart the daemon only when it must.
+    a playbook can restart the daemon only when it must. (The role container_runtime runs the same checks
+    on the controller with the filter M(eightfold.devops.container_runtime_settings).)
 author:
   - eightfold.devops maintainers (@eightfold)
 options:
@@ -203,8 +204,9 @@ def check_url(what, value):
         raise SettingError(f"{what}: {value!r} has a port out of range")
 
 
-def check_settings(config):
-    """SettingError naming the first setting dockerd would accept now and fail on at start or pull time."""
+def check_settings(config, users=True):
+    """SettingError naming the first setting dockerd would accept now and fail on at start or pull time.
+    users=False leaves out what only the host can tell (whether the userns-remap user exists)."""
     mirrors = config.get("registry-mirrors", [])
     if not isinstance(mirrors, list):
         raise SettingError("registry-mirrors must be a list of URLs")
@@ -262,7 +264,7 @@ def check_settings(config):
     if driver is not None and driver not in STORAGE_DRIVERS:
         raise SettingError(f"storage-driver: {driver!r} is not one of {', '.join(STORAGE_DRIVERS)}")
     remap = config.get("userns-remap")
-    if remap is not None and remap != "default":
+    if users and remap is not None and remap != "default":
         user = str(remap).split(":", 1)[0]
         try:
             pwd.getpwnam(user)

@@ -14,6 +14,8 @@ from ansible_tools import ansible_env
 from systemd_host import address, docker, systemd_container
 
 ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT / ".collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".collections"))
 BIN = Path(sys.executable).parent
 IMAGE = "eightfold/debian:12"
 PREFIX = "eightfold-h-lb"
