@@ -178,7 +178,7 @@ class Host:
         self.run()
         again = self.run()
         changed = [
-            f"{task['task']['name']}: {result.get('changed_files') or result.get('actions') or result.get('cmd', '')}"
+            (task["task"]["name"], result.get("changed_files") or result.get("actions") or result.get("msg"))
             for play in again["plays"]
             for task in play["tasks"]
             for result in task["hosts"].values()
