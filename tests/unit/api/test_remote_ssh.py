@@ -66,7 +66,7 @@ def _executor(host) -> RemoteExecutor:
 
 def _comparable(result):
     data = result.to_dict()
-    for key in ("ident", "duration", "artifact_dir", "executor"):
+    for key in ("ident", "duration", "artifact_dir", "executor", "started", "ended"):
         data.pop(key)
     return data
 
