@@ -12,6 +12,7 @@ as soon as its owner dies; ``eightfold runs prune`` calls it for any run left ov
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -171,10 +172,23 @@ def _rebuild(artifact_dir: Path) -> EventAggregator:
 
 def finish_abandoned(run_dir: Path, reason: str) -> PhaseResult | None:
     """Finish a run whose owner died: end its processes, remove its private data, write its result.
-    Returns the result written, or None when the run had a result already (or is not a run)."""
-    meta = read_meta(run_dir)
-    if meta is None or result_path(run_dir).exists():
+    Returns the result written, or None when the run had a result already (or is not a run). The run's
+    reaper and ``runs prune`` may both get here: a lock on the run's metadata file lets one of them in."""
+    try:
+        fd = os.open(run_dir / META_FILE, os.O_RDONLY)
+    except OSError:
         return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        meta = read_meta(run_dir)
+        if meta is None or result_path(run_dir).exists():
+            return None
+        return _finish(run_dir, meta, reason)
+    finally:
+        os.close(fd)
+
+
+def _finish(run_dir: Path, meta: Mapping[str, Any], reason: str) -> PhaseResult:
     ident = str(meta.get("ident") or run_dir.name)
     artifact_dir = run_dir / "artifacts" / ident
     pids = set(_procs.kill_run(ident))

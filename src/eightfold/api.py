@@ -884,7 +884,11 @@ def _launch(plan: _Plan) -> PhaseRun:
                 }
             )
         if not ships:
+            # Ansible's controller files, and what modules on this machine put in the system temp dir (a
+            # killed module leaves its AnsiballZ payload there): in the run's own, removed afterwards.
+            (pdd / "tmp").mkdir(mode=0o700)
             envvars["ANSIBLE_LOCAL_TEMP"] = str(pdd / "tmp")
+            envvars["TMPDIR"] = str(pdd / "tmp")
             if plan.playbook.collections_path is not None:
                 current = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
                 parts = [str(plan.playbook.collections_path), *[p for p in current.split(os.pathsep) if p]]
