@@ -1,8 +1,8 @@
 """The caller's memory does not grow with a run's output: ansible-runner's pexpect loop kept every byte
 ansible-playbook printed (about twice) until the run ended; the API bounds that buffer. Two runs of 2 KB
 events in fresh processes, 400 and 2,000 events: the larger one may not take 1.5 MB more (the unbounded
-buffer took about 3.5 MB more; bounded, the two differ by about 0.1 MB). The 3,000 / 30,000-event figures are bench/runner_overhead.py's,
-in docs/performance.md."""
+buffer took about 3.5 MB more; bounded, the two differ by about 0.1 MB). The 3,000 / 30,000-event
+figures are bench/runner_overhead.py's, in docs/performance.md."""
 
 from __future__ import annotations
 
