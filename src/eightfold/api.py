@@ -566,6 +566,7 @@ class PhaseRun:
                 self._release_reaper()
 
     def _release_reaper(self) -> None:
+        """Tell the reaper the run is finished; it exits (reaped later by subprocess, not waited for)."""
         reaper, self._reaper = self._reaper, None
         if reaper is None:
             return
@@ -573,8 +574,7 @@ class PhaseRun:
             assert reaper.stdin is not None
             reaper.stdin.write(b"done")
             reaper.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            reaper.wait(timeout=10)
+        reaper.poll()
 
     def _status_of(self, runner_status: str) -> str:
         if self._stop_reason is not None and runner_status != "successful":
