@@ -253,7 +253,7 @@ def test_api_secrets_leak_nowhere(runs_dir, ending):
             secrets=SHAPES,
             on_event=on_event,
             cancel=stop,
-            timeout=6 if ending == "timeout" else None,
+            timeout=5 if ending == "timeout" else None,
             envvars={"ANSIBLE_PIPELINING": "False"} if "no pipelining" in ending else None,
         )
         _no_process_left(result.ident, within=2)
@@ -358,7 +358,7 @@ def test_cli_secrets_leak_nowhere(runs_dir, tmp_path, channel, ending):
     if ending in ("sigint", "timeout", "sigterm", "sigkill"):
         extravars["leak_sleep"] = 60
     if ending == "timeout":
-        argv += ["--timeout", "6"]
+        argv += ["--timeout", "5"]
     argv += ["-e", json.dumps(extravars)]
 
     with _sampling(runs_dir) as sampler:
@@ -406,7 +406,7 @@ def test_cli_secrets_leak_nowhere(runs_dir, tmp_path, channel, ending):
 
 @pytest.mark.parametrize("ending", ["success", "failure", "cancel", "timeout"])
 def test_pipeline_hands_real_values_on_and_leaks_nothing(runs_dir, ending):
-    extravars = dict(EXTRAVARS)
+    extravars = {**EXTRAVARS, "leak_gather": False}  # facts are the other tests' concern
     if ending == "failure":
         extravars["next_fail"] = True
     if ending in ("cancel", "timeout"):
@@ -430,7 +430,7 @@ def test_pipeline_hands_real_values_on_and_leaks_nothing(runs_dir, ending):
             secrets=given,
             on_event=on_event,
             cancel=stop,
-            timeout=12 if ending == "timeout" else None,
+            timeout=8 if ending == "timeout" else None,
         )
     first, second = results
     assert first.status == "successful", first.explanation
