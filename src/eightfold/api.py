@@ -504,8 +504,9 @@ class PhaseRun:
             self._job.explanation.append(self._masker.text(str(explanation)))
 
     def _scrub_events(self) -> None:
-        """Mask the events a remote worker's artifact copy brought back (written unmasked there)."""
-        if not self._masker:
+        """Mask the events a remote worker's artifact copy may bring back (every other event file is
+        written by the event handler, masked)."""
+        if not self._masker or not isinstance(self._executor, RemoteExecutor):
             return
         events_dir = self.artifact_dir / "job_events"
         if not events_dir.is_dir():

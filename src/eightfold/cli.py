@@ -32,7 +32,7 @@ from typing import Any, NoReturn, TextIO
 import yaml
 
 from eightfold import __version__
-from eightfold._collection import find_collection, phases, resolve_phase
+from eightfold._collection import find_collection, phases
 from eightfold.api import list_runs, load_result, prune_runs, run_pipeline, start_phase
 from eightfold.errors import EightfoldError, PhaseInputError
 from eightfold.report import exit_code, render_markdown, render_text
@@ -460,8 +460,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
     kwargs = _run_kwargs(args)
-    for phase in [*args.phases, *([args.on_failure] if args.on_failure else [])]:
-        resolve_phase(phase)
     progress = _progress(args, args.phases[0])
 
     def on_result(result: PhaseResult) -> None:
