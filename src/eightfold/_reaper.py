@@ -1,6 +1,6 @@
 """The reaper of one run: ``python -m eightfold._reaper <run dir>``.
 
-Started with every run, in a session of its own and without the run's environment marker. It blocks
+Started with every run, in a process session of its own and without the run's environment marker. It blocks
 on a pipe from the process that owns the run; that process writes ``done`` once the run is finished.
 When the pipe closes without it - the owner was killed (SIGKILL included), crashed or exited without
 waiting for the run - the reaper finishes the run at once: it ends the run's processes, removes its
