@@ -504,10 +504,15 @@ class PhaseRun:
             self._job.explanation.append(self._masker.text(str(explanation)))
 
     def _scrub_events(self) -> None:
-        """Mask the events a remote worker's artifact copy may bring back (every other event file is
-        written by the event handler, masked)."""
+        """Mask what a remote worker said on stderr and the events its artifact copy may bring back
+        (every other event file is written by the event handler, masked)."""
         if not self._masker or not isinstance(self._executor, RemoteExecutor):
             return
+        stderr = self.private_data_dir / "worker.stderr"
+        with contextlib.suppress(OSError):
+            text = stderr.read_text(encoding="utf-8", errors="replace")
+            if self._masker.contains(text):
+                _write_private_replace(stderr.with_name("worker.stderr.tmp"), stderr, self._masker.text(text))
         events_dir = self.artifact_dir / "job_events"
         if not events_dir.is_dir():
             return
@@ -588,7 +593,7 @@ class PhaseRun:
 
     def _explanation(self, status: str, rc: int | None) -> str:
         errors = self._aggregator.errors
-        job = "; ".join(self._job.explanation)
+        job = self._masker.text("; ".join(self._job.explanation))
         if self._callback_error is not None:
             return f"on_event or cancel raised {self._masker.text(repr(self._callback_error))}"
         if status == "timeout":
