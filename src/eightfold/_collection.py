@@ -75,6 +75,43 @@ def available_phases() -> list[str]:
     return sorted(p.stem for p in (root / "playbooks").glob("*.yml"))
 
 
+@dataclass(frozen=True)
+class PhaseInfo:
+    """A playbook of the collection that ``run_phase`` takes by name, with the first sentence of its
+    header comment."""
+
+    name: str
+    description: str
+    path: Path
+
+
+def _description(path: Path) -> str:
+    """The first line of the playbook's header comment, without a clause it leaves open."""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if text in ("---", ""):
+            continue
+        if not text.startswith("#"):
+            return ""
+        text = text.lstrip("#").strip()
+        if text.count("(") > text.count(")"):
+            text = text[: text.rindex("(")]
+        text = text.split(". ", 1)[0]
+        if not text.endswith((".", ",", ":", ";")) and ", " in text:
+            text = text[: text.rindex(", ")]  # the sentence goes on: end at its last whole clause
+        return text.rstrip(" .,:;-")
+    return ""
+
+
+def phases() -> list[PhaseInfo]:
+    """The playbooks of the collection, by name (raises PhaseInputError when it cannot be found)."""
+    root, _ = find_collection()
+    return [
+        PhaseInfo(name=p.stem, description=_description(p), path=p)
+        for p in sorted((root / "playbooks").glob("*.yml"))
+    ]
+
+
 def resolve_phase(name: str) -> Playbook:
     """Resolve ``name`` to a playbook.
 

@@ -3,8 +3,11 @@ runs against the implicit localhost, which reads as a successful run that did no
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,29 +73,46 @@ def check_inventory_data(data: Any, where: str = "inventory") -> None:
 
 
 def _check_with_ansible(path: Path) -> None:
-    """Parse a non-YAML source with Ansible's own inventory manager (imported only when needed)."""
+    """Parse a non-YAML source with Ansible's own inventory manager (imported only when needed). What
+    Ansible prints while it parses (multi-line warnings) is captured: the caller gets one line."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.utils.display import Display
 
     display = Display()
-    warnings: list[str] = []
-    original = display.warning
-
-    def capture(msg: str, *args: Any, **kwargs: Any) -> None:
-        warnings.append(str(msg))
-
-    display.warning = capture  # type: ignore[method-assign]
+    printed = io.StringIO()
     try:
-        manager = InventoryManager(loader=DataLoader(), sources=[str(path)], parse=False)
-        manager.parse_sources(cache=False)
+        with contextlib.redirect_stderr(printed), contextlib.redirect_stdout(printed):
+            manager = InventoryManager(loader=DataLoader(), sources=[str(path)], parse=False)
+            manager.parse_sources(cache=False)
     except Exception as exc:
-        raise PhaseInputError("inventory", f"{path} does not parse: {exc}") from None
+        raise PhaseInputError("inventory", f"{path} does not parse: {_first_line(str(exc))}") from None
     finally:
-        display.warning = original  # type: ignore[method-assign]
+        # Display prints a warning once per process: forget it, so the same bad file is refused again.
+        warns = getattr(display, "_warns", None)
+        if isinstance(warns, set):
+            warns.clear()
+    warnings = [line[len("[WARNING]:") :].strip() for line in _plain(printed.getvalue()).splitlines()]
     failed = [w for w in warnings if "Unable to parse" in w or "Failed to parse" in w]
     if failed:
-        raise PhaseInputError("inventory", f"{path} does not parse: {failed[0]}")
+        reason = next((w for w in failed if "Failed to parse" in w), failed[0])
+        raise PhaseInputError("inventory", f"{path} does not parse: {reason}")
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return _first_line(str(exc))
 
 
 def _check_file(path: Path) -> None:
@@ -102,8 +122,10 @@ def _check_file(path: Path) -> None:
         try:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_TolerantLoader)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise PhaseInputError("inventory", f"{path} does not parse: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise PhaseInputError("inventory", f"{path} does not parse: {_yaml_problem(exc)}") from None
+        except (OSError, ValueError) as exc:
+            raise PhaseInputError("inventory", f"{path} does not parse: {_first_line(str(exc))}") from None
         if isinstance(data, Mapping) and "plugin" in data:
             _check_with_ansible(path)  # an inventory plugin configuration
             return

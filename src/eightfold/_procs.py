@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ENV_MARKER = "EIGHTFOLD_RUN_ID"
@@ -68,3 +70,25 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def interpreter_bin() -> Path | None:
+    """The directory of this interpreter when it holds ansible-playbook (a venv's bin), else None."""
+    directory = Path(sys.executable).parent
+    return directory if (directory / "ansible-playbook").is_file() else None
+
+
+def search_path(path: str | None) -> str:
+    """``path`` (a PATH value) with this interpreter's bin directory first when it holds ansible-playbook:
+    ``.venv/bin/eightfold`` finds the ansible-playbook beside it without the venv on PATH."""
+    parts = [p for p in (path or os.defpath).split(os.pathsep) if p]
+    directory = interpreter_bin()
+    if directory is not None:
+        parts = [str(directory), *[p for p in parts if p != str(directory)]]
+    return os.pathsep.join(parts)
+
+
+def child_environment(base: Mapping[str, str], secret_values: Sequence[str]) -> dict[str, str]:
+    """``base`` without the variables whose value holds a secret (``--secret NAME=ENVVAR`` reads one from
+    the environment: it must not be inherited by ansible-playbook, where facts would store it)."""
+    return {k: v for k, v in base.items() if not any(s in v for s in secret_values)}

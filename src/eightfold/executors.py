@@ -46,7 +46,14 @@ class Job:
     should_stop: Callable[[], bool]
     collection_root: Path | None = None
     control_dir: Path | None = None
+    #: ansible-runner's ``passwords``: prompt patterns and what to answer on the pty (vault passwords).
+    passwords: dict[str, str | None] = field(default_factory=dict)
+    verbosity: int = 0
+    #: Whole secret values: a variable of the caller's environment that holds one is not passed on.
+    secret_values: tuple[str, ...] = ()
     explanation: list[str] = field(default_factory=list)
+    #: PIDs of the run's processes that were killed (their Ansible temp directories are removed).
+    killed: set[int] = field(default_factory=set)
 
     @property
     def artifact_dir(self) -> Path:
@@ -60,6 +67,11 @@ class Executor:
     #: True when the job's playbook and inventory must be copied into the private data dir.
     ships_project: ClassVar[bool] = False
 
+    @property
+    def on_this_machine(self) -> bool:
+        """True when ansible-playbook and its modules for ``connection: local`` run on this machine."""
+        return not self.ships_project
+
     def check(self) -> None:
         """Raise ExecutorError when this executor cannot work here (called before anything runs)."""
 
@@ -68,7 +80,7 @@ class Executor:
 
     def cleanup(self, job: Job) -> None:
         """End whatever of the run is still alive."""
-        _procs.kill_run(job.ident)
+        job.killed.update(_procs.kill_run(job.ident))
 
 
 def _runner_kwargs(job: Job, *, shipped: bool) -> dict[str, Any]:
@@ -79,7 +91,13 @@ def _runner_kwargs(job: Job, *, shipped: bool) -> dict[str, Any]:
         "skip_tags": job.skip_tags,
         "forks": job.forks,
         "cmdline": shlex.join(job.cmdline) if job.cmdline else None,
+        "verbosity": job.verbosity or None,
         "quiet": True,
+        # Facts (their ansible_env included) are not written to the artifact directory.
+        "fact_cache_type": "memory",
+        # The vault passwords, answered on the pty. The pattern without an answer makes pexpect start a
+        # new buffer at every line: ansible-runner's loop otherwise keeps the whole output in memory.
+        "passwords": {**job.passwords, r"\n": None},
     }
     if shipped:
         kwargs["playbook"] = str(job.playbook.relative_to(job.private_data_dir / "project"))
@@ -106,6 +124,11 @@ class LocalExecutor(Executor):
             **_runner_kwargs(job, shipped=False),
         )
         config.prepare()
+        env = _procs.child_environment(config.env, job.secret_values)
+        env.update(job.envvars)
+        if "PATH" not in job.envvars:
+            env["PATH"] = _procs.search_path(env.get("PATH"))
+        config.env = env
         runner = Runner(
             config,
             event_handler=job.event_handler,
@@ -151,6 +174,10 @@ class ContainerExecutor(Executor):
     name = "container"
     ships_project = True
 
+    def engine_name(self) -> str:
+        """The container engine's command (``engine``, else podman or docker found on PATH)."""
+        return self._engine()
+
     def _engine(self) -> str:
         if self.engine:
             return self.engine
@@ -194,10 +221,15 @@ class ContainerExecutor(Executor):
         options.extend(self.options)
         return options
 
-    def _volume_mounts(self) -> list[str]:
+    def _volume_mounts(self, job: Job) -> list[str]:
         mounts = [str(m) for m in self.mounts]
         if self.engine_socket:
             mounts.append(f"{self.socket_path}:/var/run/docker.sock")
+        agent = job.envvars.get("SSH_AUTH_SOCK")
+        if agent:
+            # The run's ssh-agent (ssh_key): its socket at the same path inside.
+            directory = os.path.dirname(agent)
+            mounts.append(f"{directory}:{directory}")
         return mounts
 
     def _envvars(self, job: Job) -> dict[str, str]:
@@ -234,7 +266,7 @@ class ContainerExecutor(Executor):
             process_isolation_executable=self._engine(),
             container_image=self.image,
             container_options=self._container_options(job),
-            container_volume_mounts=self._volume_mounts(),
+            container_volume_mounts=self._volume_mounts(job),
             envvars=self._envvars(job),
             **_runner_kwargs(job, shipped=True),
         )
@@ -293,6 +325,10 @@ class RemoteExecutor(Executor):
     name = "remote"
     ships_project = True
 
+    @property
+    def on_this_machine(self) -> bool:
+        return not self.shell
+
     @classmethod
     def pipe(cls, python: str | None = None) -> RemoteExecutor:
         """A worker process on this machine, fed through a pipe (for tests and for a local sandbox)."""
@@ -339,6 +375,10 @@ class RemoteExecutor(Executor):
         worker = [*self.worker, "--private-data-dir", worker_dir, "--delete"]
         command = self._remote(["env", marker, *worker] if self.shell else worker)
         stderr_path = job.private_data_dir / "worker.stderr"
+        env = _procs.child_environment(os.environ, job.secret_values)
+        if not self.shell:
+            env["PATH"] = _procs.search_path(env.get("PATH"))
+        env[_procs.ENV_MARKER] = job.ident
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
                 command,
@@ -346,7 +386,7 @@ class RemoteExecutor(Executor):
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 start_new_session=True,
-                env={**os.environ, _procs.ENV_MARKER: job.ident},
+                env=env,
             )
         assert proc.stdin is not None and proc.stdout is not None
         done = threading.Event()
@@ -363,6 +403,7 @@ class RemoteExecutor(Executor):
         watcher.start()
         kwargs = _runner_kwargs(job, shipped=True)
         kwargs.pop("quiet", None)
+        kwargs["envvars"] = {k: v for k, v in job.envvars.items() if k != _procs.ENV_MARKER}
         try:
             try:
                 Transmitter(_output=proc.stdin, private_data_dir=str(job.private_data_dir), **kwargs).run()
@@ -418,7 +459,7 @@ class RemoteExecutor(Executor):
             script = self._remote_kill_script(job)
             subprocess.run([*self.shell, script], capture_output=True, timeout=30, check=False)
         else:
-            _procs.kill_run(job.ident, grace=0.2)
+            job.killed.update(_procs.kill_run(job.ident, grace=0.2))
         self._kill_local(proc)
 
     def cleanup(self, job: Job) -> None:

@@ -7,18 +7,25 @@ timeout the process group is killed before that event exists, so the same number
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-Status = Literal["successful", "failed", "timeout", "canceled"]
-STATUSES: tuple[str, ...] = ("successful", "failed", "timeout", "canceled")
+Status = Literal["successful", "failed", "error", "timeout", "canceled"]
+STATUSES: tuple[str, ...] = ("successful", "failed", "error", "timeout", "canceled")
 
 #: Name of the result file written into every run's artifact directory (read by ``eightfold report``).
 RESULT_FILE = "eightfold-result.json"
+#: Version of the result file's format (``schema_version``); result.schema.json describes it.
+SCHEMA_VERSION = 2
 
 _STATS_KEYS = {
     # playbook_on_stats key -> HostStats field
@@ -61,15 +68,64 @@ class Failure:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run was asked to do: the options that shape it, and the names (never the values) of its
+    variables. ``inventory`` is the inventory's path, or ``(mapping)`` for an inventory given as data."""
+
+    inventory: str = ""
+    limit: str | None = None
+    tags: str | None = None
+    skip_tags: str | None = None
+    check: bool = False
+    diff: bool = False
+    forks: int | None = None
+    verbosity: int = 0
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    extravars: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    envvars: tuple[str, ...] = ()
+    vault_ids: tuple[str, ...] = ()
+    ssh_key: bool = False
+    private_key_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for key in ("extravars", "secrets", "envvars", "vault_ids"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RunOptions:
+        if not data:
+            return cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("extravars", "secrets", "envvars", "vault_ids"):
+            values[key] = tuple(values.get(key) or ())
+        return cls(**values)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") if value is not None else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
 @dataclass
 class PhaseResult:
     """The outcome of one phase run.
 
-    ``status`` is one of successful, failed, timeout, canceled. ``hosts`` maps each host to its
-    ``HostStats`` (also after a cancel or timeout: then rebuilt from the task events that arrived).
-    ``outputs`` are the values the phase published with ``set_stats`` (merged over hosts in name order,
-    never concatenated); ``host_outputs`` keeps them per host when they came from
-    task events. ``stats_complete`` is False when the stats were rebuilt from events.
+    ``status`` is one of successful, failed, error (the run never reached a host: no host matched, the
+    playbook did not parse, ansible-playbook is missing), timeout, canceled. ``hosts`` maps each host
+    to its ``HostStats`` (also after a cancel or timeout: then rebuilt from the task events that
+    arrived). ``outputs`` are the values the phase published with ``set_stats`` (merged over hosts in
+    name order, never concatenated); ``host_outputs`` keeps them per host when they came from task
+    events. ``stats_complete`` is False when the stats were rebuilt from events. ``errors`` are the
+    ``[ERROR]`` lines of ansible-playbook; ``explanation`` says in one line why a run did not succeed.
     """
 
     phase: str
@@ -86,11 +142,20 @@ class PhaseResult:
     executor: str = "local"
     stats_complete: bool = True
     explanation: str = ""
+    started: datetime | None = None
+    ended: datetime | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when the run was successful."""
         return self.status == "successful"
+
+    @property
+    def changed(self) -> bool:
+        """True when a task changed something on a host."""
+        return any(s.changed for s in self.hosts.values())
 
     @property
     def failed_hosts(self) -> list[str]:
@@ -109,8 +174,9 @@ class PhaseResult:
         return total
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (``json.dumps(result.to_dict())``)."""
+        """A JSON-serialisable dict (``json.dumps(result.to_dict())``), described by result.schema.json."""
         return {
+            "schema_version": SCHEMA_VERSION,
             "phase": self.phase,
             "ident": self.ident,
             "status": self.status,
@@ -125,6 +191,12 @@ class PhaseResult:
             "executor": self.executor,
             "stats_complete": self.stats_complete,
             "explanation": self.explanation,
+            "errors": list(self.errors),
+            "started": _time(self.started),
+            "ended": _time(self.ended),
+            "changed": self.changed,
+            "totals": self.totals().to_dict(),
+            "options": self.options.to_dict(),
         }
 
     @classmethod
@@ -145,23 +217,38 @@ class PhaseResult:
             executor=data.get("executor", "local"),
             stats_complete=bool(data.get("stats_complete", True)),
             explanation=data.get("explanation", ""),
+            started=_parse_time(data.get("started")),
+            ended=_parse_time(data.get("ended")),
+            options=RunOptions.from_dict(data.get("options")),
+            errors=list(data.get("errors") or []),
         )
 
     def write(self, path: Path) -> None:
-        """Write ``to_dict()`` as JSON to ``path`` (mode 0600)."""
+        """Write ``to_dict()`` as JSON to ``path`` (mode 0600, replaced atomically)."""
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        tmp.chmod(0o600)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_MAX_ERRORS = 10
+
+
+def plain(text: str) -> str:
+    """``text`` without terminal colour codes and carriage returns."""
+    return _ANSI.sub("", text).replace("\r", "")
+
+
 def _message(res: Mapping[str, Any]) -> str:
-    for key in ("msg", "message", "stderr", "reason", "module_stderr", "stdout"):
+    for key in ("msg", "message", "stderr", "reason", "module_stderr", "stdout", "censored"):
         value = res.get(key)
-        if value:
-            return str(value).strip()[:2000]
-    if res.get("censored"):
-        return str(res["censored"])
+        text = str(value).strip() if value else ""
+        if text:
+            return text[:2000]
     return "failed"
 
 
@@ -186,6 +273,12 @@ class EventAggregator:
         self.current_task = ""
         self.task_results = 0
         self.events = 0
+        #: ansible-playbook's ``[ERROR]`` lines (first line of each, with its origin), at most ten.
+        self.errors: list[str] = []
+        #: The last lines ansible-playbook printed outside of task results (what a run that never
+        #: reached a host said last).
+        self.last_lines: deque[str] = deque(maxlen=5)
+        self._origin_for: int | None = None
 
     def _host(self, name: str) -> HostStats:
         stats = self.hosts.get(name)
@@ -206,6 +299,28 @@ class EventAggregator:
             self._runner_event(kind, data)
         elif kind == "playbook_on_stats":
             self._stats_event(data)
+        elif kind in ("verbose", "error", "warning", "system_warning"):
+            self._output_line(str(event.get("stdout") or ""))
+
+    def _output_line(self, stdout: str) -> None:
+        for line in plain(stdout).splitlines():
+            text = line.strip()
+            if not text:
+                continue
+            self.last_lines.append(text[:500])
+            if text.startswith(("[ERROR]", "ERROR!")):
+                if len(self.errors) < _MAX_ERRORS:
+                    self.errors.append(text[:500])
+                    self._origin_for = len(self.errors) - 1
+                continue
+            if self._origin_for is not None and text.startswith("Origin:"):
+                self.errors[self._origin_for] += f" ({text[:200]})"
+            self._origin_for = None
+
+    @property
+    def reached_hosts(self) -> bool:
+        """False when no task ran on any host (nothing matched, the playbook did not parse, ...)."""
+        return bool(self.hosts) or bool(self.final_stats)
 
     def _runner_event(self, kind: str, data: Mapping[str, Any]) -> None:
         host = data.get("host")

@@ -46,7 +46,7 @@ def executor(ee_image: str) -> ContainerExecutor:
 
 def _comparable(result, *leave_out: str) -> dict:
     data = result.to_dict()
-    for key in ("ident", "duration", "artifact_dir", "executor", *leave_out):
+    for key in ("ident", "duration", "artifact_dir", "executor", "started", "ended", *leave_out):
         data.pop(key)
     return data
 

@@ -66,7 +66,7 @@ def _executor(host) -> RemoteExecutor:
 
 def _comparable(result):
     data = result.to_dict()
-    for key in ("ident", "duration", "artifact_dir", "executor"):
+    for key in ("ident", "duration", "artifact_dir", "executor", "started", "ended"):
         data.pop(key)
     return data
 
@@ -91,3 +91,18 @@ def test_remote_over_ssh_matches_local_and_cancels_cleanly(runs_dir, worker_host
     assert left.strip() == "", left
     gone = docker("exec", worker_host["name"], "ls", "/tmp", check=False).stdout
     assert f"eightfold-worker-{result.ident}" not in gone
+
+    # A secret reaches the worker vault-encrypted (the password on the worker's pty) and comes back masked.
+    secret = "ssh-worker-s3cret-value"
+    masked = run_phase(
+        playbook("ok"),
+        inventory=str(INVENTORY),
+        limit="h1",
+        extravars={"ok_show_token": True},
+        secrets={"eightfold_test_token": secret},
+        executor=_executor(worker_host),
+    )
+    assert masked.status == "successful", masked.explanation
+    assert "token is ********" in (masked.artifact_dir / "stdout").read_text()
+    for path in (runs_dir / masked.ident).rglob("*"):
+        assert not path.is_file() or secret not in path.read_text(errors="replace"), path

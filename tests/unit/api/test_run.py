@@ -189,13 +189,19 @@ def test_a_secret_appears_nowhere(runs_dir, tmp_path):
     assert not any(secret in part for part in command["command"])
 
 
-def test_secrets_file_is_private_while_kept(runs_dir):
+def test_secrets_file_is_private_and_encrypted_while_kept(runs_dir):
+    secret = "x" * 7 + "-kept-secret"
     result = run_phase(
         playbook("ok"),
         inventory=str(INVENTORY),
-        secrets={"eightfold_test_token": "x" * 8},
+        extravars={"ok_release": "r3"},
+        secrets={"eightfold_test_token": secret},
         keep_private_data=True,
     )
+    assert result.status == "successful", result.explanation
+    assert result.outputs["ok_release"] == "r3"
     path = runs_dir / result.ident / "env" / "extravars"
     assert path.stat().st_mode & 0o777 == 0o600
-    assert json.loads(path.read_text()) == {"eightfold_test_token": "x" * 8}
+    text = path.read_text()
+    assert text.startswith("$ANSIBLE_VAULT;1.2;AES256;eightfold"), "the variables are vault-encrypted"
+    assert secret not in text and "ok_release" not in text
