@@ -118,7 +118,7 @@ class Host:
 
     def start(self, kill_after: str = "", output=subprocess.PIPE) -> subprocess.Popen:
         self.vars_file.write_text(yaml.safe_dump(self.settings))
-        env = ansible_env(CRASH_VARS=str(self.vars_file), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
         if kill_after:  # ansible-core refuses an empty list of callbacks
             env.update(
                 ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
@@ -126,7 +126,10 @@ class Host:
                 EIGHTFOLD_KILL_AFTER=kill_after,
             )
         return subprocess.Popen(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", f"{self.name},", str(PLAYBOOK)],
+            [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                *("-i", f"{self.name},", "-e", f"@{self.vars_file}", str(PLAYBOOK)),
+            ],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT if output is not subprocess.PIPE else subprocess.PIPE,
