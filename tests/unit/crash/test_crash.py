@@ -2,12 +2,11 @@
 
 The roles every host of site.yml gets (tests/playbooks/crash_site.yml) run on real hosts (systemd containers
 of the lab image) and ansible-playbook is killed with SIGKILL at known points: during a package transaction
-(with dpkg itself killed too, as a dropped connection can), after a task in the middle of a first run, and
-between the write of a daemon's configuration and its restart or reload (systemctl held on the host until the
-kill).
-After each: one run to completion, then a second run changes nothing, no unit failed, every daemon runs the
-configuration on disk (its process start or its last reload in systemd's journal is later than its files'
-modification time) and the audit passes.
+(with dpkg itself killed too, as a dropped connection can, or held by an apt hook), after a task in the
+middle of a first run, and between the write of a daemon's configuration and its restart or reload
+(systemctl held on the host until the kill). After each: one run to completion, then a second run changes
+nothing, no unit failed, every daemon runs the configuration on disk (its process start or its last reload
+in systemd's journal is later than its files' modification time) and the audit passes.
 """
 
 from __future__ import annotations
@@ -214,11 +213,12 @@ class Host:
         )
 
 
-def dpkg_runs(host: Host, pattern: str = "") -> bool:
-    """Whether dpkg runs on the host (with pattern, one whose command line has it)."""
-    # [a]rchives matches "archives" but not this shell's own command line, which pgrep -f would see.
-    match = f"-f '[{pattern[0]}]{pattern[1:]}'" if pattern else "-x dpkg"
-    return host.sh(f"pgrep {match} >/dev/null", check=False).returncode == 0
+def held(host: Host) -> bool:
+    return host.sh("test -e /run/eightfold-crash-held", check=False).returncode == 0
+
+
+def dpkg_runs(host: Host) -> bool:
+    return host.sh("pgrep -x dpkg >/dev/null", check=False).returncode == 0
 
 
 @pytest.fixture
@@ -244,30 +244,45 @@ def test_killed_in_a_package_transaction_and_between_every_write_and_its_restart
                 f"cat > /usr/local/sbin/systemctl <<'EOF'\n{HOLD}EOF\nchmod 0755 /usr/local/sbin/systemctl"
             )
             try:
-                host.killed_when(
-                    lambda: host.sh("test -e /run/eightfold-crash-held", check=False).returncode == 0, point
-                )
+                host.killed_when(lambda: held(host), point)
             finally:
-                host.sh(
-                    "rm -f /usr/local/sbin/systemctl /run/eightfold-crash-held; pkill -f '[s]leep 3600'; true"
-                )
+                host.sh(RELEASE)
             host.converges(point)
 
 
-@pytest.mark.parametrize(
-    ("kill_after", "condition"),
-    [
-        ("os_hardening : Install the packages, write the configuration files", None),
-        ("ssh_hardening : Read sshd", None),
-        ("", "archives/prometheus-node-exporter"),
-    ],
-    ids=["after-os-hardening-converge", "after-ssh-read", "node-exporter-unpacking"],
+# apt runs this hook with the packages it is about to hand to dpkg: for node_exporter's, it holds the
+# transaction until the run is killed.
+APT_HOLD = (
+    "DPkg::Pre-Install-Pkgs {\"/bin/sh -c 'if grep -q prometheus-node-exporter; then"
+    " touch /run/eightfold-crash-held; exec sleep 3600; fi'\";};\n"
 )
-def test_killed_in_the_middle_of_a_first_run(fresh, tmp_path, kill_after, condition):
+# Ends a hold: the wrappers and hooks go, the held command is killed.
+RELEASE = (
+    "rm -f /usr/local/sbin/systemctl /etc/apt/apt.conf.d/00eightfold-crash /run/eightfold-crash-held;"
+    " pkill -f '[s]leep 3600'; true"
+)
+
+
+@pytest.mark.parametrize(
+    "kill_after",
+    [
+        "os_hardening : Install the packages, write the configuration files",
+        "ssh_hardening : Read sshd",
+        "",
+    ],
+    ids=["after-os-hardening-converge", "after-ssh-read", "in-node-exporter-package-transaction"],
+)
+def test_killed_in_the_middle_of_a_first_run(fresh, tmp_path, kill_after):
     with fresh("first") as name:
         host = Host(name, tmp_path)
-        if condition:
-            host.killed_when(lambda: dpkg_runs(host, condition), f"while dpkg runs {condition}")
+        if kill_after:
+            point = f"killed after {kill_after}"
+            host.killed_when(lambda: False, point, kill_after=kill_after)
         else:
-            host.killed_when(lambda: False, f"after {kill_after}", kill_after=kill_after)
-        host.converges(f"killed {kill_after or 'while dpkg unpacked ' + condition}")
+            point = "killed in node_exporter's package transaction"
+            host.sh(f"cat > /etc/apt/apt.conf.d/00eightfold-crash <<'EOF'\n{APT_HOLD}EOF")
+            try:
+                host.killed_when(lambda: held(host), point)
+            finally:
+                host.sh(RELEASE)
+        host.converges(point)
