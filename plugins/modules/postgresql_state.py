@@ -93,9 +93,8 @@ options:
         type: str
         required: true
       password:
-        description: Its password.
+        description: Its password (never logged nor returned).
         type: str
-        no_log: true
       login:
         description: LOGIN or NOLOGIN.
         type: bool
@@ -159,7 +158,8 @@ options:
     description:
       - Wait (up to 30 seconds) until the running server has loaded the O(files) and O(file_attributes) -
         until C(pg_conf_load_time()) is later than the newest of them - before reading it, so that
-        C(pending_restart) tells what a reload just sent left to a restart. Not in check mode.
+        C(pending_restart) tells what a reload just sent left to a restart; fail when it has not by then.
+        Not in check mode.
     type: bool
     default: false
   fail_on_config_errors:
@@ -811,8 +811,12 @@ def main():
     psql = Psql(module, params["port"])
     server = {}
     if cluster["exists"] and installed:
-        if params["wait_reload"] and not module.check_mode:
-            wait_for_reload(psql, files + file_attributes)
+        waited = params["wait_reload"] and not module.check_mode
+        if waited and not wait_for_reload(psql, files + file_attributes):
+            module.fail_json(
+                msg=f"the server did not load its configuration files within {RELOAD_WAIT:.0f} s "
+                "(pg_conf_load_time() is older than the newest of them, or the server does not answer)"
+            )
         server = collect(module, psql, params, result)
     unit = f"postgresql@{version}-{params['cluster']}.service"
     if cluster["running"] and unit in result["units"]:
