@@ -9,7 +9,11 @@ packages are installed, the state of systemd units and kernel parameters.
 from __future__ import annotations
 
 import datetime
+import grp
+import hashlib
 import os
+import pwd
+import stat
 
 CONTAINER_MARKERS = ("run/systemd/container", ".dockerenv")
 OS_RELEASE_FILES = ("etc/os-release", "usr/lib/os-release")
@@ -328,3 +332,41 @@ def sysctl_states(keys, proc_sys="/proc/sys"):
             pass  # write-only or not permitted: no value, so nobody takes it as unchanged
         states[key] = state
     return states
+
+
+def name_of(lookup, number):
+    """The name of a user or group id (pwd.getpwuid, grp.getgrgid), or the number when it has none."""
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def file_state(path, digest=True):
+    """What config_files compares: type (of the path, not a link's target), attributes, modification time
+    and, with digest, the SHA-256 of a regular file's content. Shared by host_state and postgresql_state,
+    whose reads the converge action takes alike."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return {"exists": False}
+    kinds = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
+    kind = next((name for test, name in kinds if test(st.st_mode)), "other")
+    state = {
+        "exists": True,
+        "type": kind,
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+        "owner": name_of(pwd.getpwuid, st.st_uid),
+        "group": name_of(grp.getgrgid, st.st_gid),
+        "mtime": st.st_mtime,
+    }
+    if kind == "file" and digest:
+        sha256 = hashlib.sha256()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 16), b""):
+                    sha256.update(block)
+        except OSError:  # unreadable: no hash, so config_files looks for itself
+            return state
+        state["sha256"] = sha256.hexdigest()
+    return state

@@ -244,7 +244,6 @@ sshd:
 """
 
 import grp
-import hashlib
 import os
 import pwd
 import re
@@ -255,8 +254,10 @@ from ansible_collections.eightfold.devops.plugins.module_utils._host import (
     DPKG_STATUS,
     applied_commands,
     dpkg_interrupted,
+    file_state,
     in_container,
     installed_packages,
+    name_of,
     os_summary,
     parse_fstab,
     parse_mountinfo,
@@ -284,13 +285,6 @@ def fstab():
     return parse_fstab(read_text("/etc/fstab"))
 
 
-def name_of(lookup, number):
-    try:
-        return lookup(number)[0]
-    except KeyError:
-        return str(number)
-
-
 def path_state(path):
     try:
         st = os.stat(path)
@@ -303,34 +297,6 @@ def path_state(path):
         "owner": name_of(pwd.getpwuid, st.st_uid),
         "group": name_of(grp.getgrgid, st.st_gid),
     }
-
-
-def file_state(path, digest=True):
-    """What config_files compares: type (of the path, not a link's target), attributes, content hash."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return {"exists": False}
-    kinds = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
-    kind = next((name for test, name in kinds if test(st.st_mode)), "other")
-    state = {
-        "exists": True,
-        "type": kind,
-        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
-        "owner": name_of(pwd.getpwuid, st.st_uid),
-        "group": name_of(grp.getgrgid, st.st_gid),
-        "mtime": st.st_mtime,
-    }
-    if kind == "file" and digest:
-        sha256 = hashlib.sha256()
-        try:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 16), b""):
-                    sha256.update(block)
-        except OSError:  # unreadable: no hash, so config_files looks for itself
-            return state
-        state["sha256"] = sha256.hexdigest()
-    return state
 
 
 def statoverrides():

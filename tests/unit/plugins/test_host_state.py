@@ -4,7 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from ansible_collections.eightfold.devops.plugins.module_utils._host import installed_packages
+from ansible_collections.eightfold.devops.plugins.module_utils._host import file_state, installed_packages
 from ansible_collections.eightfold.devops.plugins.modules import host_state
 
 
@@ -86,6 +86,20 @@ def test_files_report_type_attributes_and_content_hash_without_following_links(t
     assert files[str(tmp_path)]["type"] == "directory"
     assert files[str(tmp_path / "missing")] == {"exists": False}
     assert files[str(shadow)]["type"] == "file" and "sha256" not in files[str(shadow)]
+
+
+def test_file_state_is_shared_through_module_utils(tmp_path):
+    conf = tmp_path / "app.conf"
+    conf.write_bytes(b"value = 1\n")
+    link = tmp_path / "link"
+    link.symlink_to(conf)
+    assert host_state.file_state is file_state
+    state = file_state(str(conf))
+    assert state["type"] == "file" and state["mtime"] == conf.stat().st_mtime
+    assert state["sha256"] == hashlib.sha256(b"value = 1\n").hexdigest()
+    assert "sha256" not in file_state(str(conf), digest=False)
+    assert file_state(str(link))["type"] == "link" and "sha256" not in file_state(str(link))
+    assert file_state(str(tmp_path / "missing")) == {"exists": False}
 
 
 def test_check_mode_reads_the_same(tmp_path, ansible):
