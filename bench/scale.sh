@@ -6,7 +6,8 @@
 #
 # Environment:
 #   TREES="label=/path ..."  time the roles of other checkouts too (each needs .collections/ansible_collections/
-#                            eightfold/devops pointing at itself), in turn, run by run. Default: current=<this repo>.
+#                            eightfold/devops pointing at itself), one after the other on the same copies.
+#                            Default: current=<this repo>.
 #   SIZES="6 12 24"          the numbers of hosts.
 # More than about 14 systemd containers need fs.inotify.max_user_instances raised: the script raises it to
 # 1024 (and puts it back at exit).
@@ -68,23 +69,19 @@ echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   lab present "$(hosts_json "$n")" "$image"
   inv=$(inventory "$n")
-  # A first run per tree brings the copies to that tree's state; it is not timed.
-  for entry in "${trees[@]}"; do run_tree "${entry#*=}" "$inv" > /dev/null; done
-  declare -A times=() changes=()
-  for run in $(seq "$runs"); do
-    for entry in "${trees[@]}"; do
-      label=${entry%%=*}
-      times[$label]+="$(run_tree "${entry#*=}" "$inv") "
-      changes[$label]+="$(changed_total) "
-    done
-  done
+  # Tree by tree: a first run brings the copies to that tree's state (not timed), then the timed runs. The
+  # trees differ in some files, so alternating them run by run would time changes, not unchanged runs.
   for entry in "${trees[@]}"; do
     label=${entry%%=*}
-    read -r -a t <<< "${times[$label]}"
-    m=$(printf '%s\n' "${t[@]}" | median)
-    echo "| $n | $label | $m s | $(awk -v m="$m" -v n="$n" 'BEGIN {printf "%.2f", m / n}') s | ${t[*]} |" \
-      "${changes[$label]% } |"
+    run_tree "${entry#*=}" "$inv" > /dev/null
+    times=() changes=()
+    for run in $(seq "$runs"); do
+      times+=("$(run_tree "${entry#*=}" "$inv")")
+      changes+=("$(changed_total)")
+    done
+    m=$(printf '%s\n' "${times[@]}" | median)
+    echo "| $n | $label | $m s | $(awk -v m="$m" -v n="$n" 'BEGIN {printf "%.2f", m / n}') s | ${times[*]} |" \
+      "${changes[*]} |"
   done
   lab absent "$(hosts_json "$n")" "$image"
-  unset times changes
 done
