@@ -20,8 +20,8 @@ description:
   - "Files: one M(eightfold.devops.config_files) call, every file checked by its validator (the daemon's
     own checker) before any is installed; no call when the read proves them all as wanted."
   - "Units: one M(eightfold.devops.units) call when a unit is not in its state or runs an older
-    configuration than its O(eightfold.devops.units#module:units[].watch) files - also when the run that wrote them failed or was killed
-    before the restart; no call otherwise."
+    configuration than its O(eightfold.devops.units#module:units[].watch) files - also when the run that
+    wrote them failed or was killed before the restart; no call otherwise."
   - "So an unchanged host costs at most one module call (the read), and a failed run is completed by the
     next."
 author: eightfold.devops maintainers (@eightfold)
