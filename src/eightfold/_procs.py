@@ -10,6 +10,7 @@ which also finds processes that were re-parented after their parent died).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -92,3 +93,26 @@ def child_environment(base: Mapping[str, str], secret_values: Sequence[str]) -> 
     """``base`` without the variables whose value holds a secret (``--secret NAME=ENVVAR`` reads one from
     the environment: it must not be inherited by ansible-playbook, where facts would store it)."""
     return {k: v for k, v in base.items() if not any(s in v for s in secret_values)}
+
+
+def wipe_environment(names: Sequence[str]) -> None:
+    """Remove these variables from this process's environment, their values overwritten first.
+
+    /proc/<pid>/environ shows the environment block a process started with, whatever ``os.environ`` says
+    since, and a child forked before it executes a program shows the same block: removing a variable that
+    holds a secret is not enough. Its value is zeroed in place (libc's ``environ``), then removed."""
+    prefixes = [name.encode() + b"=" for name in names]
+    try:
+        environ = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+        addresses = ctypes.cast(environ, ctypes.POINTER(ctypes.c_void_p))
+    except (OSError, ValueError, AttributeError):  # no libc environ to reach: removing is all there is
+        addresses = None
+    index = 0
+    while addresses is not None and addresses[index]:
+        entry = ctypes.string_at(addresses[index])
+        for prefix in prefixes:
+            if entry.startswith(prefix):
+                ctypes.memset(addresses[index] + len(prefix), 0, len(entry) - len(prefix))
+        index += 1
+    for name in names:
+        os.environ.pop(name, None)

@@ -31,7 +31,7 @@ from typing import Any, NoReturn, TextIO
 
 import yaml
 
-from eightfold import __version__
+from eightfold import __version__, _procs
 from eightfold._collection import find_collection, phases
 from eightfold.api import list_runs, load_result, prune_runs, run_pipeline, start_phase
 from eightfold.errors import EightfoldError, PhaseInputError
@@ -214,7 +214,8 @@ def parse_extra_vars(values: list[str]) -> dict[str, Any]:
 
 def parse_secrets(pairs: list[str], files: list[str]) -> dict[str, Any]:
     """Secrets from ``--secret-file`` mappings and ``--secret NAME=ENVVAR``. Each ENVVAR read is removed
-    from this process's environment, so no process of the run inherits it."""
+    from this process's environment, its value zeroed in the environment block it started with, so no
+    process of the run inherits it nor shows it in /proc, not even a child between fork and exec."""
     secrets: dict[str, Any] = {}
     for name in files:
         path = Path(name).expanduser()
@@ -228,8 +229,7 @@ def parse_secrets(pairs: list[str], files: list[str]) -> dict[str, Any]:
             raise UsageError(f"--secret {key}: environment variable {env} is not set")
         secrets[key] = os.environ[env]
         read.append(env)
-    for env in read:
-        os.environ.pop(env, None)
+    _procs.wipe_environment(read)
     return secrets
 
 

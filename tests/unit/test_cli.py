@@ -276,3 +276,22 @@ def test_sighup_cancels_cleanly_exit_5(env):
     result = json.loads(out)
     assert result["status"] == "canceled" and result["explanation"] == "canceled: SIGHUP to eightfold"
     assert err.strip().splitlines()[-1] == "eightfold: SIGHUP: canceling the run ..."
+
+
+def test_a_secret_read_from_the_environment_leaves_no_trace_in_proc():
+    # /proc/<pid>/environ shows the block a process started with: removing the variable is not enough, and
+    # a child forked before it executes a program shows the same block.
+    code = (
+        "import os, sys\n"
+        "from eightfold import _procs\n"
+        "_procs.wipe_environment(['EF_TEST_SECRET'])\n"
+        "mine = open('/proc/self/environ', 'rb').read()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(b'never-in-proc-1234' in open('/proc/self/environ', 'rb').read())\n"
+        "child = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])\n"
+        "print(b'never-in-proc-1234' in mine, 'EF_TEST_SECRET' in os.environ, child)\n"
+    )
+    env = {**os.environ, "EF_TEST_SECRET": "never-in-proc-1234"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "0"]
